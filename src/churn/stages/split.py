@@ -1,0 +1,42 @@
+"""Stage `split`: a stratified, seeded train/test split."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from churn import io, schema
+
+
+def split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified on the label so both sides keep the churn rate."""
+    if not 0 < test_size < 1:
+        raise ValueError(f"params.yaml: split.test_size must be between 0 and 1, got {test_size}")
+    train, test = train_test_split(
+        frame, test_size=test_size, random_state=seed, stratify=frame[schema.TARGET]
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", required=True)
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--test", required=True)
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    params = io.section(io.load_params(args.params), "split", args.params)
+    train, test = split(
+        pd.read_parquet(args.input), test_size=float(params["test_size"]), seed=int(params["seed"])
+    )
+    io.write_parquet(args.train, train)
+    io.write_parquet(args.test, test)
+    print(f"split: {len(train)} train rows, {len(test)} test rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

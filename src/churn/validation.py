@@ -1,0 +1,209 @@
+"""Checking customer records against the schema, with errors a person can act on.
+
+Every failure names the file, the column, the rule broken and a few offending rows
+(as line numbers of the file, header = line 1), so a bad export is fixed at the source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from churn import schema
+
+#: How many offending rows an error message quotes per rule.
+SHOWN_ROWS = 5
+
+
+class DataValidationError(ValueError):
+    """Raised when records break the schema; `problems` holds one line per broken rule."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: invalid data\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
+    checks: list[pa.Check] = []
+    if col.allowed is not None:
+        checks.append(pa.Check.isin(list(col.allowed), error=col.rule()))
+    else:
+        if col.minimum is not None:
+            checks.append(pa.Check.ge(col.minimum, error=f">= {col.minimum:g}"))
+        if col.maximum is not None:
+            checks.append(pa.Check.le(col.maximum, error=f"<= {col.maximum:g}"))
+    # Values are parsed to float first (see `_parse_numbers`), whole numbers checked there.
+    return pa.Column("float64", checks=checks, nullable=False, required=required)
+
+
+def dataframe_schema(*, require_target: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema for records; scoring inputs carry no target and may omit `age`."""
+    columns = {}
+    for col in schema.COLUMNS:
+        if col.role == "target" and not require_target:
+            continue
+        required = col.role != "info" or require_target
+        columns[col.name] = _column_schema(col, required=required)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _parse_numbers(
+    frame: pd.DataFrame,
+) -> tuple[pd.DataFrame, list[tuple[str, str, object, object]]]:
+    """Parse schema columns to float; return the frame and (column, rule, line, value) failures."""
+    parsed = frame.copy()
+    failures: list[tuple[str, str, object, object]] = []
+    for col in schema.COLUMNS:
+        if col.name not in frame:
+            continue
+        raw = frame[col.name]
+        if pd.api.types.is_numeric_dtype(raw):
+            values = raw.astype("float64")
+        else:
+            values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(
+                "float64"
+            )
+            not_number = raw.notna() & values.isna()
+            failures += [(col.name, "must be a number", i, raw[i]) for i in raw.index[not_number]]
+        if col.dtype == "int":
+            fractional = values.notna() & (values != values.round())
+            failures += [
+                (col.name, "must be a whole number", i, raw[i]) for i in raw.index[fractional]
+            ]
+            values = values.mask(fractional)
+        parsed[col.name] = values
+    return parsed, failures
+
+
+def _age_problems(frame: pd.DataFrame) -> list[str]:
+    """Age is published as a fixed mapping of age_group; a mismatch means a broken export."""
+    if "age" not in frame or "age_group" not in frame:
+        return []
+    expected = frame["age_group"].map(schema.AGE_OF_GROUP)
+    bad = expected.notna() & frame["age"].notna() & expected.ne(frame["age"])
+    if not bad.any():
+        return []
+    rows = frame.index[bad]
+    shown = ", ".join(
+        f"line {i} (age {frame.at[i, 'age']:g}, age_group {frame.at[i, 'age_group']:g})"
+        for i in rows[:SHOWN_ROWS]
+    )
+    more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+    return [
+        f"column 'age': must match age_group (1:15, 2:25, 3:30, 4:45, 5:55): "
+        f"{len(rows)} row(s) fail: {shown}{more}"
+    ]
+
+
+def read_csv(path: str | Path, *, line_offset: int = 0) -> pd.DataFrame:
+    """Read a CSV of records as text, with code-friendly column names.
+
+    Values stay strings so that type errors are reported by validation, naming the value,
+    instead of surfacing as a pandas parser error.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataValidationError(str(path), ["file not found"])
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8",
+            skipinitialspace=True,
+        )
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(
+            str(path), [f"not UTF-8 text: byte {exc.start} cannot be decoded ({exc.reason})"]
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(str(path), ["file is empty: expected a header row"]) from None
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(str(path), [f"not a well-formed CSV file: {exc}"]) from None
+    frame = frame.rename(columns=schema.rename_source_columns(frame.columns))
+    frame.index = pd.RangeIndex(2 + line_offset, 2 + line_offset + len(frame))
+    return frame
+
+
+def check(frame: pd.DataFrame, source: str, *, require_target: bool = True) -> pd.DataFrame:
+    """Validate and type `frame`; the index is read as the file's line numbers in errors."""
+    problems = _structural_problems(frame, require_target=require_target)
+    if problems:
+        raise DataValidationError(source, problems)
+    parsed, type_failures = _parse_numbers(frame)
+    cases = pd.DataFrame(type_failures, columns=["column", "check", "index", "failure_case"])
+    try:
+        dataframe_schema(require_target=require_target).validate(parsed, lazy=True)
+    except SchemaErrors as exc:
+        found = exc.failure_cases[["column", "check", "index", "failure_case"]]
+        # A value that is not a number was already reported as such, not also as empty.
+        seen = set(zip(cases["column"], cases["index"], strict=True))
+        keep = [(c, i) not in seen for c, i in zip(found["column"], found["index"], strict=True)]
+        cases = pd.concat([cases, found[keep]], ignore_index=True)
+    problems = describe_failures(cases) if len(cases) else []
+    problems += _age_problems(parsed)
+    if problems:
+        raise DataValidationError(source, problems)
+    ordered = [c for c in schema.all_names() if c in parsed.columns]
+    typed = parsed[ordered]
+    ints = [c.name for c in schema.COLUMNS if c.dtype == "int" and c.name in typed]
+    return typed.astype(dict.fromkeys(ints, "int64"))
+
+
+def _structural_problems(frame: pd.DataFrame, *, require_target: bool) -> list[str]:
+    expected = schema.all_names() if require_target else schema.feature_names()
+    problems = []
+    missing = [c for c in expected if c not in frame.columns]
+    for name in missing:
+        col = schema.by_name()[name]
+        problems.append(f"column '{name}' (published as '{col.source}') is missing")
+    dupes = frame.columns[frame.columns.duplicated()].tolist()
+    if dupes:
+        problems.append(f"columns appear more than once: {', '.join(map(str, dupes))}")
+    if not missing and len(frame) == 0:
+        problems.append("no data rows: the file holds a header only")
+    return problems
+
+
+def describe_failures(cases: pd.DataFrame) -> list[str]:
+    """One line per (column, rule) with the count and a few offending rows."""
+    lines: list[str] = []
+    cases = cases.copy()
+    cases["column"] = cases["column"].fillna("(table)")
+    for (column, check_name), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        rule = _rule_text(str(column), str(check_name))
+        rows = group["index"].dropna().drop_duplicates()
+        shown = ", ".join(
+            f"line {int(i)} ({_value(v)})"
+            for i, v in zip(
+                rows.head(SHOWN_ROWS),
+                group.loc[rows.head(SHOWN_ROWS).index, "failure_case"],
+                strict=True,
+            )
+        )
+        more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+        where = f": {shown}{more}" if shown else ""
+        lines.append(f"column '{column}': {rule}: {len(rows) or len(group)} row(s) fail{where}")
+    return lines
+
+
+def _rule_text(column: str, check_name: str) -> str:
+    if check_name.startswith("must be"):
+        return check_name
+    if check_name == "not_nullable":
+        return "must not be empty"
+    if check_name == "column_in_dataframe":
+        return "is missing"
+    return f"must be {check_name}"
+
+
+def _value(value: object) -> str:
+    text = (
+        "empty" if value is None or (isinstance(value, float) and pd.isna(value)) else repr(value)
+    )
+    return text if len(text) <= 40 else text[:37] + "..."
