@@ -1,0 +1,67 @@
+"""Helpers for tests: run commands like a user would, copy the project into real git repos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def env() -> dict[str, str]:
+    """The environment stage commands need: this interpreter's `python` and `dvc` first."""
+    out = dict(os.environ)
+    out["PATH"] = f"{BIN}{os.pathsep}{out.get('PATH', '')}"
+    out["DVC_NO_ANALYTICS"] = "1"
+    out["GIT_AUTHOR_NAME"] = out["GIT_COMMITTER_NAME"] = "Test"
+    out["GIT_AUTHOR_EMAIL"] = out["GIT_COMMITTER_EMAIL"] = "test@example.com"
+    out.pop("GITHUB_STEP_SUMMARY", None)
+    return out
+
+
+def run(
+    cmd: list[str], cwd: Path, *, check: bool = True, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, showing its output when it fails so a broken test explains itself."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+    return proc
+
+
+def tracked_files(root: Path = ROOT) -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [p for p in out.split("\0") if p and (root / p).is_file()]
+
+
+def copy_repo(dest: Path, *, with_results: bool = True) -> Path:
+    """Copy the project (as git sees it, plus DVC outputs when asked) into a fresh git repo."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in tracked_files():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, target)
+    if with_results:
+        for rel in ("models/model.skops", "data/interim", "data/processed"):
+            src = ROOT / rel
+            if src.is_dir():
+                shutil.copytree(src, dest / rel, dirs_exist_ok=True)
+            elif src.is_file():
+                shutil.copy2(src, dest / rel)
+    run(["git", "init", "-q", "-b", "main"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "commit", "-q", "-m", "template"], dest)
+    return dest
