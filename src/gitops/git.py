@@ -1,0 +1,68 @@
+"""Reading files as they were at a git revision: how every comparison gets its base.
+
+Results are git-tracked, so a base revision's metrics, predictions and lock file are read
+straight from git objects: no checkout, no remote, and it works in a shallow clone as long
+as the base commit itself was fetched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message says what to run or fetch."""
+
+
+def _git(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()
+        raise GitError(f"git {' '.join(args)} failed in {cwd}: {err}")
+    return proc
+
+
+def resolve(rev: str, cwd: Path = Path()) -> str:
+    """Full commit SHA of `rev`, or an error that says how to make it available."""
+    proc = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd, check=False)
+    if proc.returncode != 0:
+        raise GitError(
+            f"revision '{rev}' is not in this clone. Fetch it first, e.g. "
+            f"`git fetch --depth=2 origin {rev}` (or `git fetch --unshallow` for full history)."
+        )
+    return proc.stdout.decode().strip()
+
+
+def show(rev: str, path: str, cwd: Path = Path()) -> bytes | None:
+    """Contents of `path` at `rev`, or None when the file did not exist there."""
+    sha = resolve(rev, cwd)
+    proc = _git(["show", f"{sha}:{path}"], cwd, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def show_text(rev: str, path: str, cwd: Path = Path()) -> str | None:
+    data = show(rev, path, cwd)
+    return None if data is None else data.decode("utf-8")
+
+
+def merge_base(a: str, b: str, cwd: Path = Path()) -> str:
+    proc = _git(["merge-base", a, b], cwd, check=False)
+    if proc.returncode != 0:
+        raise GitError(
+            f"no merge base of '{a}' and '{b}' in this clone; fetch more history "
+            "(`git fetch --unshallow`) or pass the base explicitly (BASE=<rev>)."
+        )
+    return proc.stdout.decode().strip()
+
+
+def changed_files(a: str, b: str, cwd: Path = Path(), paths: list[str] | None = None) -> list[str]:
+    """Paths that differ between two revisions (optionally limited to `paths`)."""
+    args = ["diff", "--name-only", resolve(a, cwd), resolve(b, cwd)]
+    if paths:
+        args += ["--", *paths]
+    return [line for line in _git(args, cwd).stdout.decode().splitlines() if line]
+
+
+def tags(pattern: str, cwd: Path = Path()) -> list[str]:
+    return [t for t in _git(["tag", "--list", pattern], cwd).stdout.decode().splitlines() if t]
