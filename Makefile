@@ -65,3 +65,10 @@ format: install ## Fix lint findings and format the code
 clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
+SIZES ?= 100000 1000000
+
+.PHONY: bench
+bench: install ## Time and memory of every step at SIZES customers (default "100000 1000000"), into docs/benchmarks.md
+	$(BIN)/python tests/benchmarks/bench_scale.py --sizes $(SIZES)

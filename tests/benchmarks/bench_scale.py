@@ -1,0 +1,403 @@
+"""Scale benchmark: how time and memory grow with the customer base, and what the machinery adds.
+
+For each size it writes a seeded synthetic customer base (`churn.synthetic`) under
+`bench/` (git-ignored), copies the project into a fresh git repository pointed at it, and
+measures on the same data: every pipeline stage through `dvc repro`, a bare reference (one
+process doing the same work with no DVC, no files between steps), a no-op `dvc repro`,
+the review report against a base run, and batch scoring; then the HTTP API under load.
+The table goes to stdout and into docs/benchmarks.md.
+
+    python tests/benchmarks/bench_scale.py --sizes 100000 1000000
+    python tests/benchmarks/bench_scale.py bare --input data.csv   # the reference alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from churn import io, model, quality, schema, synthetic, validation
+from churn.persist import sha256_file
+from churn.stages import evaluate, split
+from gitops import bench, curves, metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DOC = ROOT / "docs/benchmarks.md"
+MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+PACKAGES = ("numpy", "pandas", "pyarrow", "scikit-learn", "pandera", "skops", "dvc", "uvicorn")
+STAGES = ("validate", "split", "train", "evaluate")
+RAW = "data/raw/customers.csv"
+
+
+@dataclass
+class Row:
+    size: int
+    step: str
+    result: bench.Measurement | None
+    note: str = ""
+    ratio_to: float | None = None  # wall time of the bare reference, when a ratio means something
+
+
+# --- the bare reference: the floor the machinery is measured against -----------------------
+
+
+def bare(input_csv: str, params_path: str) -> dict[str, float]:
+    """Load, validate, clean, split, fit and evaluate in one process, nothing written."""
+    params = io.load_params(params_path)
+    raw = validation.check(validation.read_csv(input_csv), input_csv)
+    cleaned = quality.clean(
+        raw,
+        drop_duplicates=bool(params["validate"]["drop_duplicates"]),
+        drop_conflicts=bool(params["validate"]["drop_conflicting_labels"]),
+    )
+    quality.summary(raw, cleaned, source=input_csv, sha256=sha256_file(input_csv))
+    del raw
+    train, test = split.split(
+        cleaned.frame,
+        test_size=float(params["split"]["test_size"]),
+        seed=int(params["split"]["seed"]),
+    )
+    del cleaned
+    fitted = model.build(params["train"]).fit(train[schema.feature_names()], train[schema.TARGET])
+    preds = evaluate.predictions(fitted, test)
+    y, score = preds["label"].to_numpy(), preds["score"].to_numpy()
+    values = metrics.point(
+        y,
+        score,
+        preds["value"].to_numpy(),
+        threshold=float(params["metrics"]["threshold"]),
+        top_fraction=float(params["metrics"]["top_fraction"]),
+    )
+    curves.all_curves(y, score)
+    return values
+
+
+# --- workspaces ------------------------------------------------------------------------------
+
+
+def env() -> dict[str, str]:
+    out = dict(os.environ)
+    out["PATH"] = f"{BIN}{os.pathsep}{out.get('PATH', '')}"
+    out["DVC_NO_ANALYTICS"] = "1"
+    out["DVC_NOSCM_UPDATE_CHECK"] = "1"
+    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        out.setdefault(key, "Benchmark")
+    for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        out.setdefault(key, "benchmark@example.com")
+    return out
+
+
+def git(args: list[str], cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env(), check=True, capture_output=True, text=True
+    ).stdout
+
+
+def synthetic_csv(size: int, seed: int, folder: Path) -> Path:
+    """The synthetic base for `size` customers, written once per seed and reused."""
+    path = folder / f"customers_{size}_seed{seed}.csv"
+    if path.is_file():
+        return path
+    sample_path = ROOT / str(yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["raw"])
+    sample = validation.check(validation.read_csv(sample_path), str(sample_path))
+    frame = synthetic.published(synthetic.synthesize(sample, size, seed=seed))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False, lineterminator="\n")
+    tmp.replace(path)
+    return path
+
+
+def workspace(dest: Path, data: Path) -> Path:
+    """A fresh git repository holding the project, its raw data pointing at `data`."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+    for rel in filter(None, files.split("\0")):
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    for tool in (".venv", ".tools"):  # `make` targets find the installed environment
+        if (ROOT / tool).exists():
+            (dest / tool).symlink_to(ROOT / tool)
+    raw = dest / RAW
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(data, raw)  # the same bytes without copying hundreds of MB
+    except OSError:
+        shutil.copy(data, raw)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    params["data"]["raw"] = RAW
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git(["init", "-q", "-b", "main"], dest)
+    with (dest / ".git/info/exclude").open("a") as fh:
+        fh.write(f"/{RAW}\n")  # hundreds of MB do not belong in a commit
+    git(["add", "-A"], dest)
+    git(["commit", "-q", "-m", "benchmark workspace"], dest)
+    return dest
+
+
+def warm_up() -> None:
+    """Compile bytecode once, so no measured step pays for compiling imports.
+
+    With PYTHONDONTWRITEBYTECODE set (common in containers) every process would otherwise
+    recompile pandas, scikit-learn and DVC from source: seconds per process.
+    """
+    print("compiling bytecode of the environment (once)", flush=True)
+    paths = [sysconfig.get_paths()["purelib"], str(ROOT / "src")]
+    bench.measure([sys.executable, "-m", "compileall", "-q", "-j", "0", *paths], ROOT, check=False)
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+def has_make_target(repo: Path, target: str) -> bool:
+    text = (repo / "Makefile").read_text()
+    return re.search(rf"^{re.escape(target)}:", text, flags=re.MULTILINE) is not None
+
+
+def has_churn_command(command: str) -> bool:
+    churn = BIN / "churn"
+    if not churn.exists():
+        return False
+    proc = subprocess.run(
+        [str(churn), command, "--help"], capture_output=True, text=True, check=False, env=env()
+    )
+    return proc.returncode == 0
+
+
+def run_size(size: int, seed: int, workdir: Path) -> list[Row]:
+    data = synthetic_csv(size, seed, workdir / "data")
+    repo = workspace(workdir / "work" / str(size), data)
+    dvc, e = str(BIN / "dvc"), env()
+    rows: list[Row] = []
+    print(f"[{size:,}] bare reference", flush=True)
+    ref = bench.measure(
+        [sys.executable, __file__, "bare", "--input", RAW, "--params", "params.yaml"], repo, env=e
+    )
+    rows.append(Row(size, "bare reference (one process, no DVC)", ref, ratio_to=ref.wall_s))
+    stage_rows = []
+    for stage in STAGES:
+        print(f"[{size:,}] dvc repro {stage}", flush=True)
+        m = bench.measure([dvc, "repro", "--single-item", stage], repo, env=e)
+        stage_rows.append(Row(size, f"dvc repro: {stage}", m, ratio_to=None))
+    total = _sum([r.result for r in stage_rows if r.result])
+    rows += stage_rows
+    rows.append(Row(size, "whole pipeline through DVC (sum of stages)", total, ratio_to=ref.wall_s))
+    print(f"[{size:,}] no-op dvc repro", flush=True)
+    rows.append(Row(size, "no-op dvc repro", bench.measure([dvc, "repro"], repo, env=e)))
+    rows.append(report_row(size, repo))
+    rows.append(predict_row(size, repo, data))
+    return rows
+
+
+def _sum(parts: list[bench.Measurement]) -> bench.Measurement:
+    return bench.Measurement(
+        wall_s=sum(p.wall_s for p in parts),
+        cpu_s=sum(p.cpu_s for p in parts),
+        peak_mib=max(p.peak_mib for p in parts),
+        returncode=max(p.returncode for p in parts),
+    )
+
+
+def report_row(size: int, repo: Path) -> Row:
+    """The review report with significance, against the committed run on the same data."""
+    step = "review report (make report, vs base run)"
+    if not has_make_target(repo, "report"):
+        return Row(size, step, None, note="`make report` is not in this revision")
+    git(["add", "-A"], repo)
+    git(["commit", "-q", "-m", "base run"], repo)
+    base = git(["rev-parse", "HEAD"], repo).strip()
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["metrics"]["threshold"] = float(params["metrics"]["threshold"]) - 0.1
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    bench.measure([str(BIN / "dvc"), "repro"], repo, env=env())
+    print(f"[{size:,}] make report", flush=True)
+    m = bench.measure(["make", "report", f"BASE={base}"], repo, env=env(), check=False)
+    test_rows = sum(1 for _ in (repo / "models/predictions.csv").open()) - 1
+    if m.returncode not in (0, 1):  # 1 means a gate failed, which is still a full report
+        raise bench.StepFailedError(f"make report exited {m.returncode}\n{m.output[-4000:]}")
+    return Row(size, step, m, note=f"{test_rows:,} test rows")
+
+
+def predict_row(size: int, repo: Path, data: Path) -> Row:
+    step = "churn predict (CSV to CSV)"
+    if not has_churn_command("predict"):
+        return Row(size, step, None, note="`churn predict` is not in this revision")
+    print(f"[{size:,}] churn predict", flush=True)
+    out = repo / "bench-scored.csv"
+    cmd = [str(BIN / "churn"), "predict", "--input", str(data), "--output", str(out)]
+    m = bench.measure(cmd, repo, env=env())
+    out.unlink(missing_ok=True)
+    return Row(size, step, m, note=f"{size / m.wall_s:,.0f} rows/s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def api_rows(repo: Path, seconds: int, clients: int) -> list[Row]:
+    """`churn serve` under `clients` concurrent keep-alive connections from wrk."""
+    step = f"HTTP API, {clients} clients, {seconds} s"
+    if not has_churn_command("serve"):
+        return [Row(0, step, None, note="`churn serve` is not in this revision")]
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return [Row(0, step, None, note="wrk is not installed (apt-get install wrk)")]
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "churn"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=repo,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, server)
+        script = repo / "bench-post.lua"
+        script.write_text(_wrk_script(repo))
+        print(f"[api] wrk {clients} clients for {seconds} s", flush=True)
+        m = bench.measure(
+            [wrk, "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}/predict"],
+            repo,
+            env=env(),
+            timeout_s=seconds + 30,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return [Row(0, step, m, note=_wrk_summary(m.output))]
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise bench.StepFailedError(f"churn serve exited {server.returncode} before listening")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise bench.StepFailedError(f"churn serve did not listen on 127.0.0.1:{port} in {timeout_s} s")
+
+
+def _wrk_script(repo: Path) -> str:
+    """A POST of one real customer record, as JSON."""
+    sample = validation.read_csv(ROOT / "data/raw/iranian_churn.csv").head(1)
+    record = {c: float(sample.iloc[0][c]) for c in schema.feature_names()}
+    record = {c.name: int(v) if c.dtype == "int" else v for c, v in
+              zip(schema.feature_columns(), record.values(), strict=True)}  # fmt: skip
+    body = json.dumps(record).replace("\\", "\\\\").replace('"', '\\"')
+    return (
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.body = "{body}"\n'
+    )
+
+
+def _wrk_summary(text: str) -> str:
+    requests = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"99%\s+([\d.]+\w+)", text)
+    p50 = re.search(r"50%\s+([\d.]+\w+)", text)
+    errors = re.search(r"Socket errors: (.*)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    parts = [
+        f"{float(requests.group(1)):,.0f} req/s" if requests else "req/s unknown",
+        f"p50 {p50.group(1)}" if p50 else "",
+        f"p99 {p99.group(1)}" if p99 else "p99 unknown",
+        f"socket errors: {errors.group(1)}" if errors else "no socket errors",
+        f"non-2xx: {non2xx.group(1)}" if non2xx else "no non-2xx responses",
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    header = ["customers", "step", "wall s", "CPU s", "peak MiB", "× bare", "note"]
+    body = []
+    for r in rows:
+        m = r.result
+        ratio = None
+        if m is not None and r.ratio_to:
+            ratio = f"{m.wall_s / r.ratio_to:.2f}"
+        body.append(
+            [
+                f"{r.size:,}" if r.size else "–",
+                r.step,
+                None if m is None else m.wall_s,
+                None if m is None else m.cpu_s,
+                None if m is None else m.peak_mib,
+                ratio,
+                r.note or None,
+            ]
+        )
+    return bench.markdown_table(header, body)
+
+
+def environment_text() -> str:
+    info = bench.machine() | bench.versions(PACKAGES)
+    return "\n".join(f"- {k}: {v}" for k, v in info.items())
+
+
+def write_doc(text: str, doc: Path = DOC) -> None:
+    current = doc.read_text(encoding="utf-8")
+    updated = bench.replace_between(current, *MARKERS, text)
+    tmp = doc.with_name(f".{doc.name}.tmp")
+    tmp.write_text(updated, encoding="utf-8")
+    tmp.replace(doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    ref = sub.add_parser("bare", help="run the bare reference once (what `run` measures)")
+    ref.add_argument("--input", required=True)
+    ref.add_argument("--params", default="params.yaml")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench")
+    parser.add_argument("--api-seconds", type=int, default=30)
+    parser.add_argument("--api-clients", type=int, default=32)
+    parser.add_argument("--no-doc", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    if args.command == "bare":
+        values = bare(args.input, args.params)
+        print(json.dumps({k: round(v, 6) for k, v in values.items()}))
+        return 0
+    warm_up()
+    rows: list[Row] = []
+    for size in args.sizes:
+        rows += run_size(size, args.seed, args.workdir)
+    rows += api_rows(args.workdir / "work" / str(args.sizes[0]), args.api_seconds, args.api_clients)
+    text = f"{table(rows)}\n\nMeasured on:\n\n{environment_text()}\n"
+    print("\n" + text)
+    if not args.no_doc:
+        write_doc(text)
+        print(f"written to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
