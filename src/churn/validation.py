@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
 from churn import schema
@@ -55,7 +57,7 @@ def _parse_numbers(
     frame: pd.DataFrame,
 ) -> tuple[pd.DataFrame, list[tuple[str, str, object, object]]]:
     """Parse schema columns to float; return the frame and (column, rule, line, value) failures."""
-    parsed = frame.copy()
+    parsed = frame.copy(deep=False)  # columns are replaced, never changed in place
     failures: list[tuple[str, str, object, object]] = []
     for col in schema.COLUMNS:
         if col.name not in frame:
@@ -63,6 +65,8 @@ def _parse_numbers(
         raw = frame[col.name]
         if pd.api.types.is_numeric_dtype(raw):
             values = raw.astype("float64")
+        elif (fast := _clean_floats(raw)) is not None:
+            values = fast
         else:
             values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(
                 "float64"
@@ -77,6 +81,29 @@ def _parse_numbers(
             values = values.mask(fractional)
         parsed[col.name] = values
     return parsed, failures
+
+
+def _clean_floats(raw: pd.Series) -> pd.Series | None:
+    """Floats of a text column in one vectorised cast, or None if any value needs a closer look.
+
+    The common case (every value a plain number) takes a fraction of the time of the
+    per-value parse; anything else (blanks around a value, words, "nan") returns None and
+    goes through the careful path that names each offending line.
+    """
+    try:
+        arrow = pyarrow.array(raw.array, from_pandas=True)
+        if not pyarrow.types.is_string(arrow.type) and not pyarrow.types.is_large_string(
+            arrow.type
+        ):
+            return None
+        cast = pc.cast(arrow, pyarrow.float64())
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError):
+        return None
+    # "-0" casts to -0.0 where the careful path gives 0.0: adding zero makes them equal.
+    values = cast.to_numpy(zero_copy_only=False) + 0.0
+    if (pd.isna(values) & raw.notna().to_numpy()).any():
+        return None
+    return pd.Series(values, index=raw.index, name=raw.name)
 
 
 def _age_problems(frame: pd.DataFrame) -> list[str]:
