@@ -1,0 +1,191 @@
+"""A killed stage, a repeated run and a machine with no network must cost nothing.
+
+A stage killed half-way leaves the previous outputs intact and nothing git or DVC would
+pick up; the same inputs give the same bytes; DVC never needs the network.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from churn import quality, synthetic, validation
+from support import BIN, ROOT, env, run
+
+#: Calls that write a file in place; stages must go through churn.io / persist instead.
+DIRECT_WRITES = {"to_csv", "to_parquet", "to_json", "write_text", "write_bytes", "dump"}
+RESULTS = (
+    "models/metrics.json",
+    "models/predictions.csv",
+    "models/plots/roc.csv",
+    "models/plots/precision_recall.csv",
+    "models/plots/gains.csv",
+    "models/plots/calibration.csv",
+    "models/input_schema.json",
+    "models/model.skops",
+    "data/quality.json",
+    "dvc.lock",
+)
+
+
+def stage_modules() -> dict[str, Path]:
+    """Every module a dvc.yaml stage runs, found from its command."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    found = {}
+    for name, stage in stages.items():
+        match = re.search(r"python -m ([\w.]+)", stage["cmd"])
+        assert match, f"stage {name}: command does not run a module: {stage['cmd']}"
+        module = match.group(1)
+        found[name] = ROOT / "src" / (module.replace(".", "/") + ".py")
+    return found
+
+
+def direct_writes(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    hits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            mode = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
+            if name in DIRECT_WRITES or (name == "open" and any("w" in str(m) for m in mode)):
+                hits.append(f"{path.name}:{node.lineno} {name}()")
+    return hits
+
+
+def test_every_stage_writes_through_atomic_helpers() -> None:
+    modules = stage_modules()
+    assert set(modules) >= {"validate", "split", "train", "evaluate"}
+    for name, path in modules.items():
+        assert path.is_file(), f"stage {name}: {path} not found"
+        assert direct_writes(path) == [], f"stage {name} writes files in place"
+        assert re.search(r"\bio\.write_|persist\.save", path.read_text()), name
+
+
+def test_temp_files_are_invisible_to_git_and_dvc(repo_copy: Path) -> None:
+    stray = repo_copy / "models/.predictions.csv.abc123.tmp"
+    stray.write_text("row_id,label,score,value\n0123")
+    assert run(["git", "status", "--porcelain", "--untracked-files=all"], repo_copy).stdout == ""
+    assert run(["git", "check-ignore", "-q", str(stray)], repo_copy).returncode == 0
+    assert run([str(BIN / "dvc"), "check-ignore", str(stray)], repo_copy).returncode == 0
+
+
+def _digests(repo: Path) -> dict[str, str]:
+    return {p: hashlib.md5((repo / p).read_bytes()).hexdigest() for p in RESULTS}  # noqa: S324
+
+
+def _big_test_set(repo: Path, rows: int) -> Path:
+    """A test split of `rows` synthetic customers, shaped as the split stage writes it."""
+    sample_path = repo / "data/raw/iranian_churn.csv"
+    sample = validation.check(validation.read_csv(sample_path), str(sample_path))
+    frame = synthetic.synthesize(sample, rows, seed=11)
+    frame.insert(0, "row_id", quality.row_ids(frame).to_numpy())
+    path = repo.parent / "big_test.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _wait_for(pattern: str, folder: Path, proc: subprocess.Popen[bytes], timeout: float) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        hits = [p for p in folder.glob(pattern) if p.stat().st_size > 0]
+        if hits:
+            return hits[0]
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"stage ended (exit {proc.returncode}) before it started writing\n{out}")
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail(f"no {pattern} appeared in {folder} within {timeout} s")
+
+
+@pytest.mark.slow
+def test_stage_killed_mid_write_keeps_previous_outputs_and_repro_recovers(
+    repo_copy: Path,
+) -> None:
+    before = _digests(repo_copy)
+    big = _big_test_set(repo_copy, 400_000)
+    cmd = [
+        sys.executable, "-m", "churn.stages.evaluate", "--model", "models/model.skops",
+        "--test", str(big), "--metrics", "models/metrics.json",
+        "--predictions", "models/predictions.csv", "--plots", "models/plots",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=repo_copy, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    partial = _wait_for(".predictions.csv.*.tmp", repo_copy / "models", proc, timeout=120)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert partial.exists(), "the half-written file should still be where the kill left it"
+    written = len(partial.read_bytes().splitlines())
+    assert 1 <= written < 400_000, "the kill should have landed mid-write"
+
+    after = _digests(repo_copy)
+    for path in ("models/predictions.csv", "models/metrics.json", "models/model.skops"):
+        assert after[path] == before[path], f"{path} changed although its write never finished"
+    # The half-written file is invisible to a commit and to DVC.
+    assert ".tmp" not in run(["git", "status", "--porcelain", "-uall"], repo_copy).stdout
+    run(["git", "add", "-A"], repo_copy)
+    assert ".tmp" not in run(["git", "diff", "--cached", "--name-only"], repo_copy).stdout
+    assert run([str(BIN / "dvc"), "check-ignore", str(partial)], repo_copy).returncode == 0
+
+    # The next repro redoes what the kill interrupted and lands on the same results.
+    run([str(BIN / "dvc"), "repro"], repo_copy)
+    assert "up to date" in run([str(BIN / "dvc"), "status"], repo_copy).stdout
+    assert _digests(repo_copy) == before
+
+
+@pytest.mark.slow
+def test_forced_rerun_gives_bit_identical_results(pipeline_repo: Path, repo_copy: Path) -> None:
+    first = _digests(pipeline_repo)
+    for path in ("models/metrics.json", "models/predictions.csv", "models/model.skops"):
+        (repo_copy / path).unlink()
+    run([str(BIN / "dvc"), "repro", "--force"], repo_copy)
+    assert _digests(repo_copy) == first
+    preds = pd.read_csv(repo_copy / "models/predictions.csv")
+    assert len(preds) > 500, "compare real predictions, not an empty file"
+
+
+def _offline() -> tuple[list[str], dict[str, str], str]:
+    """A prefix and environment with no way out: a network namespace, else dead proxies."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    out = {k: v for k, v in env().items() if not k.startswith("DVC_")}
+    if probe.returncode == 0:
+        return ["unshare", "-n"], out, "network namespace with no interfaces"
+    dead = "http://127.0.0.1:9"
+    out |= {"HTTP_PROXY": dead, "HTTPS_PROXY": dead, "ALL_PROXY": dead, "NO_PROXY": ""}
+    out |= {k.lower(): v for k, v in out.items() if k.endswith("_PROXY")}
+    return [], out, "proxies pointed at a closed loopback port"
+
+
+@pytest.mark.slow
+def test_pipeline_runs_with_no_network(pipeline_repo: Path, repo_copy: Path) -> None:
+    config = run([str(BIN / "dvc"), "config", "--list", "--project"], repo_copy).stdout
+    assert "core.analytics=false" in config
+    assert "core.check_update=false" in config
+    prefix, offline_env, how = _offline()
+    # No DVC_* variables: the repository's own config must keep DVC quiet.
+    proc = subprocess.run(
+        [*prefix, str(BIN / "dvc"), "repro", "--force", "-v"],
+        cwd=repo_copy,
+        env=offline_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"dvc repro failed offline ({how}):\n{proc.stdout}{proc.stderr}"
+    log = proc.stdout + proc.stderr
+    assert "Analytics is disabled" in log
+    assert "Analytics is enabled" not in log
+    assert _digests(repo_copy) == _digests(pipeline_repo)
