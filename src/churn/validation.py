@@ -73,6 +73,9 @@ def _parse_numbers(
             )
             not_number = raw.notna() & values.isna()
             failures += [(col.name, "must be a number", i, raw[i]) for i in raw.index[not_number]]
+        infinite = values.abs().eq(float("inf"))
+        failures += [(col.name, "must be a finite number", i, raw[i]) for i in raw.index[infinite]]
+        values = values.mask(infinite)
         if col.dtype == "int":
             fractional = values.notna() & (values != values.round())
             failures += [

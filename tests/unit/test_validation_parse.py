@@ -53,3 +53,13 @@ def test_words_are_still_reported_by_line_and_column(tmp_path: Path) -> None:
     text = str(err.value)
     assert "column 'call_failures': must be a number: 1 row(s) fail: line 5 ('many')" in text
     assert "column 'customer_value': must be a number: 1 row(s) fail: line 10 ('nan')" in text
+
+
+def test_infinite_values_are_reported_instead_of_crashing_the_cast(tmp_path: Path) -> None:
+    path = _with_values(tmp_path, {(3, 0): "Infinity", (4, 12): "-inf"})
+    with pytest.raises(validation.DataValidationError) as err:
+        validation.check(validation.read_csv(path), str(path))
+    text = str(err.value)
+    assert "column 'call_failures': must be a finite number: 1 row(s) fail: line 5" in text
+    assert "column 'customer_value': must be a finite number: 1 row(s) fail: line 6" in text
+    assert "must not be empty" not in text
