@@ -56,6 +56,14 @@ lint: install ## Check lint and formatting (ruff) without changing files
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+.PHONY: check-lock
+check-lock: install ## Check that dvc.lock matches params, code, data and committed results
+	$(RUN) gitops.lockcheck
+
+.PHONY: hooks
+hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check)
+	$(BIN)/pre-commit install
+
 .PHONY: format
 format: install ## Fix lint findings and format the code
 	$(BIN)/ruff check --fix .

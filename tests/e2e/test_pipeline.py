@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from gitops.metrics import METRICS
-from support import BIN, run
+from support import BIN, ROOT, run
 
 
 def test_reproduced_pipeline_is_up_to_date_and_complete(pipeline_repo: Path) -> None:
@@ -23,3 +24,28 @@ def test_reproduced_pipeline_is_up_to_date_and_complete(pipeline_repo: Path) -> 
     assert preds["score"].between(0, 1).all()
     for name in ("roc", "precision_recall", "gains", "calibration"):
         assert (pipeline_repo / f"models/plots/{name}.csv").stat().st_size > 0
+
+
+def test_metrics_show_lists_every_metric(pipeline_repo: Path) -> None:
+    shown = run([str(BIN / "dvc"), "metrics", "show", "--json"], pipeline_repo).stdout
+    data = json.loads(shown)
+    values = next(iter(data.values()))["data"]["models/metrics.json"]["data"]
+    assert set(values) == set(METRICS)
+
+
+@pytest.mark.slow
+def test_reproducing_again_gives_identical_results(repo_copy: Path) -> None:
+    files = ["models/metrics.json", "models/predictions.csv", "models/model.skops", "dvc.lock"]
+    before = {f: (repo_copy / f).read_bytes() for f in files}
+    run([str(BIN / "dvc"), "repro", "--force"], repo_copy)
+    for f in files:
+        assert (repo_copy / f).read_bytes() == before[f], f"{f} changed on a second run"
+    assert "up to date" in run([str(BIN / "dvc"), "status"], repo_copy).stdout
+
+
+def test_reproduced_lock_matches_the_committed_one(pipeline_repo: Path) -> None:
+    """What the project commits is what the pipeline reproduces from scratch."""
+    committed = (ROOT / "dvc.lock").read_text()
+    assert (pipeline_repo / "dvc.lock").read_text() == committed
+    for f in ("models/metrics.json", "models/predictions.csv", "data/quality.json"):
+        assert (pipeline_repo / f).read_bytes() == (ROOT / f).read_bytes(), f

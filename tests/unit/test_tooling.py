@@ -1,0 +1,27 @@
+"""The developer commands: what `make help` promises exists, the hook config is valid."""
+
+from __future__ import annotations
+
+import re
+
+from support import BIN, ROOT, run
+
+
+def test_make_help_lists_every_documented_target() -> None:
+    out = run(["make", "help"], ROOT).stdout
+    documented = re.findall(r"^([a-zA-Z_-]+):.*## ", (ROOT / "Makefile").read_text(), re.M)
+    assert {"run", "test", "lint", "help", "check-lock"} <= set(documented)
+    for target in documented:
+        assert target in out
+
+
+def test_pre_commit_config_is_valid_and_installs_from_pypi_only() -> None:
+    run([str(BIN / "pre-commit"), "validate-config", ".pre-commit-config.yaml"], ROOT)
+    text = (ROOT / ".pre-commit-config.yaml").read_text()
+    assert re.findall(r"^\s*- repo: (\S+)", text, re.M) == ["local"]
+
+
+def test_dvc_never_phones_home() -> None:
+    config = (ROOT / ".dvc/config").read_text()
+    assert re.search(r"analytics\s*=\s*false", config)
+    assert re.search(r"check_update\s*=\s*false", config)
