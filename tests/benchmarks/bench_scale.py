@@ -48,7 +48,7 @@ class Row:
     step: str
     result: bench.Measurement | None
     note: str = ""
-    ratio_to: float | None = None  # wall time of the bare reference, when a ratio means something
+    reference: bench.Measurement | None = None  # the bare reference, where a ratio means something
 
 
 # --- the bare reference: the floor the machinery is measured against -----------------------
@@ -188,15 +188,15 @@ def run_size(size: int, seed: int, workdir: Path) -> list[Row]:
     ref = bench.measure(
         [sys.executable, __file__, "bare", "--input", RAW, "--params", "params.yaml"], repo, env=e
     )
-    rows.append(Row(size, "bare reference (one process, no DVC)", ref, ratio_to=ref.wall_s))
+    rows.append(Row(size, "bare reference (one process, no DVC)", ref, reference=ref))
     stage_rows = []
     for stage in STAGES:
         print(f"[{size:,}] dvc repro {stage}", flush=True)
         m = bench.measure([dvc, "repro", "--single-item", stage], repo, env=e)
-        stage_rows.append(Row(size, f"dvc repro: {stage}", m, ratio_to=None))
+        stage_rows.append(Row(size, f"dvc repro: {stage}", m))
     total = _sum([r.result for r in stage_rows if r.result])
     rows += stage_rows
-    rows.append(Row(size, "whole pipeline through DVC (sum of stages)", total, ratio_to=ref.wall_s))
+    rows.append(Row(size, "whole pipeline through DVC (sum of stages)", total, reference=ref))
     print(f"[{size:,}] no-op dvc repro", flush=True)
     rows.append(Row(size, "no-op dvc repro", bench.measure([dvc, "repro"], repo, env=e)))
     rows.append(report_row(size, repo))
@@ -239,7 +239,8 @@ def predict_row(size: int, repo: Path, data: Path) -> Row:
         return Row(size, step, None, note="`churn predict` is not in this revision")
     print(f"[{size:,}] churn predict", flush=True)
     out = repo / "bench-scored.csv"
-    cmd = [str(BIN / "churn"), "predict", "--input", str(data), "--output", str(out)]
+    cmd = [str(BIN / "churn"), "predict", "--model", "models/model.skops"]
+    cmd += ["--input", str(data), "--output", str(out)]
     m = bench.measure(cmd, repo, env=env())
     out.unlink(missing_ok=True)
     return Row(size, step, m, note=f"{size / m.wall_s:,.0f} rows/s")
@@ -260,33 +261,35 @@ def api_rows(repo: Path, seconds: int, clients: int) -> list[Row]:
     if wrk is None:
         return [Row(0, step, None, note="wrk is not installed (apt-get install wrk)")]
     port = free_port()
+    serve = [str(BIN / "churn"), "serve", "--model", "models/model.skops", "--no-access-log"]
+    serve += ["--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
-        [str(BIN / "churn"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=repo,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        serve, cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_for_port(port, server)
         script = repo / "bench-post.lua"
-        script.write_text(_wrk_script(repo))
+        script.write_text(_wrk_script())
         print(f"[api] wrk {clients} clients for {seconds} s", flush=True)
-        m = bench.measure(
-            [wrk, "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script),
-             f"http://127.0.0.1:{port}/predict"],
-            repo,
-            env=env(),
-            timeout_s=seconds + 30,
-        )  # fmt: skip
+        load = [wrk, "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script)]
+        load.append(f"http://127.0.0.1:{port}/predict")
+        m = bench.measure(load, repo, env=env(), timeout_s=seconds + 30)
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=10)  # reaped by wait4 below; this only bounds the wait
         except subprocess.TimeoutExpired:
             server.kill()
-            server.wait()
-    return [Row(0, step, m, note=_wrk_summary(m.output))]
+    # The server's own cost: CPU and peak memory over its whole life, from the kernel.
+    _pid, _status, usage = os.wait4(server.pid, 0) if server.returncode is None else (0, 0, None)
+    served = bench.Measurement(
+        wall_s=m.wall_s,
+        cpu_s=(usage.ru_utime + usage.ru_stime) if usage else float("nan"),
+        peak_mib=usage.ru_maxrss / 1024 if usage else float("nan"),
+        returncode=m.returncode,
+        output=m.output,
+    )
+    return [Row(0, step + " (server CPU and memory)", served, note=_wrk_summary(m.output))]
 
 
 def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
@@ -301,12 +304,11 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float 
     raise bench.StepFailedError(f"churn serve did not listen on 127.0.0.1:{port} in {timeout_s} s")
 
 
-def _wrk_script(repo: Path) -> str:
+def _wrk_script() -> str:
     """A POST of one real customer record, as JSON."""
-    sample = validation.read_csv(ROOT / "data/raw/iranian_churn.csv").head(1)
-    record = {c: float(sample.iloc[0][c]) for c in schema.feature_names()}
-    record = {c.name: int(v) if c.dtype == "int" else v for c, v in
-              zip(schema.feature_columns(), record.values(), strict=True)}  # fmt: skip
+    path = ROOT / "data/raw/iranian_churn.csv"
+    frame = validation.check(validation.read_csv(path), str(path))
+    record = frame[schema.feature_names()].head(1).to_dict(orient="records")[0]
     body = json.dumps(record).replace("\\", "\\\\").replace('"', '\\"')
     return (
         'wrk.method = "POST"\n'
@@ -335,13 +337,11 @@ def _wrk_summary(text: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ["customers", "step", "wall s", "CPU s", "peak MiB", "× bare", "note"]
+    header = ["customers", "step", "wall s", "CPU s", "peak MiB", "wall × bare", "CPU × bare"]
+    header.append("note")
     body = []
     for r in rows:
-        m = r.result
-        ratio = None
-        if m is not None and r.ratio_to:
-            ratio = f"{m.wall_s / r.ratio_to:.2f}"
+        m, ref = r.result, r.reference
         body.append(
             [
                 f"{r.size:,}" if r.size else "–",
@@ -349,16 +349,24 @@ def table(rows: list[Row]) -> str:
                 None if m is None else m.wall_s,
                 None if m is None else m.cpu_s,
                 None if m is None else m.peak_mib,
-                ratio,
+                None if m is None or ref is None else f"{m.wall_s / ref.wall_s:.2f}",
+                None if m is None or ref is None else f"{m.cpu_s / ref.cpu_s:.2f}",
                 r.note or None,
             ]
         )
     return bench.markdown_table(header, body)
 
 
-def environment_text() -> str:
+def environment_text(load_before: tuple[float, ...], minutes: float) -> str:
     info = bench.machine() | bench.versions(PACKAGES)
-    return "\n".join(f"- {k}: {v}" for k, v in info.items())
+    lines = [f"- {k}: {v}" for k, v in info.items()]
+    # Other work on the machine stretches wall time far more than CPU time: say how busy it was.
+    load = ", ".join(
+        f"{a:.1f} → {b:.1f}" for a, b in zip(load_before, os.getloadavg(), strict=True)
+    )
+    lines.append(f"- load average (1, 5, 15 min) at start → end: {load}")
+    lines.append(f"- benchmark duration: {minutes:.0f} min")
+    return "\n".join(lines)
 
 
 def write_doc(text: str, doc: Path = DOC) -> None:
@@ -386,12 +394,14 @@ def main(argv: list[str] | None = None) -> int:
         values = bare(args.input, args.params)
         print(json.dumps({k: round(v, 6) for k, v in values.items()}))
         return 0
+    load_before, started = os.getloadavg(), time.monotonic()
     warm_up()
     rows: list[Row] = []
     for size in args.sizes:
         rows += run_size(size, args.seed, args.workdir)
     rows += api_rows(args.workdir / "work" / str(args.sizes[0]), args.api_seconds, args.api_clients)
-    text = f"{table(rows)}\n\nMeasured on:\n\n{environment_text()}\n"
+    minutes = (time.monotonic() - started) / 60
+    text = f"{table(rows)}\n\nMeasured on:\n\n{environment_text(load_before, minutes)}\n"
     print("\n" + text)
     if not args.no_doc:
         write_doc(text)
