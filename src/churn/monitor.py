@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -86,9 +87,11 @@ def _quality(
     valid: pd.DataFrame, scores: NDArray, reference: dict[str, Any], limits: drift.Thresholds
 ) -> dict[str, Any] | None:
     """Metrics on a labelled batch against those recorded at release."""
-    if schema.TARGET not in valid:
+    if schema.TARGET not in valid or valid[schema.TARGET].isna().all():
         return None
-    y = valid[schema.TARGET].to_numpy()
+    known = valid[schema.TARGET].notna().to_numpy()
+    valid, scores = valid[known], scores[known]
+    y = valid[schema.TARGET].to_numpy().astype(np.int64)
     base = {"rows": len(y), "label_rate": round(float(y.mean()), 6)}
     if len(y) < limits.min_labelled_rows:
         return base | {"skipped": f"{len(y)} labelled rows, fewer than {limits.min_labelled_rows}"}

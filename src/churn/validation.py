@@ -27,7 +27,7 @@ class DataValidationError(ValueError):
         super().__init__(f"{source}: invalid data\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
+def _column_schema(col: schema.Column, *, required: bool, nullable: bool = False) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed), error=col.rule()))
@@ -37,7 +37,7 @@ def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
         if col.maximum is not None:
             checks.append(pa.Check.le(col.maximum, error=f"<= {col.maximum:g}"))
     # Values are parsed to float first (see `_parse_numbers`), whole numbers checked there.
-    return pa.Column("float64", checks=checks, nullable=False, required=required)
+    return pa.Column("float64", checks=checks, nullable=nullable, required=required)
 
 
 def dataframe_schema(*, require_target: bool = True) -> pa.DataFrameSchema:
@@ -154,7 +154,8 @@ def split_valid(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Data
     """Typed valid rows and one row per broken rule (line, column, rule, value) of the others.
 
     For batches to score or monitor: a bad row is reported, not fatal, so one broken record
-    does not hide a whole batch. The label is checked when the batch carries one. A file
+    does not hide a whole batch. Labels are checked where given (an empty one stays NaN,
+    the column then float). A file
     that cannot be read as records at all (missing columns, no rows) still raises.
     """
     problems = _structural_problems(frame, require_target=False)
@@ -163,7 +164,10 @@ def split_valid(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Data
     rules = dataframe_schema(require_target=False)
     if schema.TARGET in frame.columns:
         target = schema.by_name()[schema.TARGET]
-        rules = rules.add_columns({target.name: _column_schema(target, required=True)})
+        # Outcomes arrive later than customers: an empty label is unknown, not an error.
+        rules = rules.add_columns(
+            {target.name: _column_schema(target, required=True, nullable=True)}
+        )
     parsed, cases = _failure_cases(frame, rules)
     whole = cases["index"].isna()
     if whole.any():
@@ -227,7 +231,11 @@ def _failure_cases(
 def _typed(parsed: pd.DataFrame) -> pd.DataFrame:
     ordered = [c for c in schema.all_names() if c in parsed.columns]
     typed = parsed[ordered]
-    ints = [c.name for c in schema.COLUMNS if c.dtype == "int" and c.name in typed]
+    ints = [
+        c.name
+        for c in schema.COLUMNS
+        if c.dtype == "int" and c.name in typed and typed[c.name].notna().all()
+    ]
     return typed.astype(dict.fromkeys(ints, "int64"))
 
 

@@ -60,3 +60,11 @@ def test_missing_columns_still_refuse_the_file(tmp_path: Path) -> None:
     frame = validation.read_csv(_batch(tmp_path, {})).drop(columns=["call_count"])
     with pytest.raises(validation.DataValidationError, match=r"'call_count'.*missing"):
         validation.split_valid(frame, "batch.csv")
+
+
+def test_an_empty_label_is_unknown_not_an_error(tmp_path: Path) -> None:
+    path = _batch(tmp_path, {4: (13, ""), 7: (13, "")})
+    valid, failures = validation.split_valid(validation.read_csv(path), str(path))
+    assert failures.empty
+    assert len(valid) == 30
+    assert valid[schema.TARGET].isna().sum() == 2

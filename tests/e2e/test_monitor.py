@@ -144,6 +144,20 @@ def test_a_threshold_from_params_changes_the_verdict(
     assert report["crossed"] is False
 
 
+def test_customers_without_an_outcome_yet_are_scored_but_not_judged(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    batch = pd.read_csv(held_out)
+    batch[schema.TARGET] = batch[schema.TARGET].astype("Int64")
+    batch.loc[batch.index[::2], schema.TARGET] = pd.NA
+    path = tmp_path / "half_labelled.csv"
+    batch.to_csv(path, index=False)
+    code, report = _monitor(pipeline_repo, path, tmp_path)
+    assert code == 0
+    assert report["rows"]["valid"] == len(batch)
+    assert report["quality"]["rows"] == int(batch[schema.TARGET].notna().sum())
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
