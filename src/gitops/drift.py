@@ -442,7 +442,7 @@ def _risk_markdown(risk: Mapping[str, Any] | None) -> list[str]:
         f"{risk['flagged_reference']:.1%} at release → {risk['flagged_batch']:.1%} "
         f"({_points(risk['flagged_shift'])}, p-value {_p_text(risk['flagged_p_value'])}, "
         f"{MARK[risk['flagged_status']]}).  ",
-        f"Risk distribution: PSI {risk['psi']:.3f}, p {_p_text(risk['p_value'])}, "
+        f"Risk distribution: PSI {risk['psi']:.3f}, p-value {_p_text(risk['p_value'])}, "
         f"{MARK[risk['status']]}.",
         "",
         "| Risk band | Release (held-out) | Batch |",
