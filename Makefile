@@ -73,3 +73,16 @@ format: install ## Fix lint findings and format the code
 clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- Monitoring ----------------------------------------------------------------------
+# `make monitor` fails (make exits 2) when a threshold is crossed or the input is unusable;
+# `python -m churn.monitor` tells the two apart (exit 1 and 2) and writes the reports.
+
+.PHONY: monitor
+monitor: install ## Check a batch of customers against the release: make monitor INPUT=<csv>
+	@[[ -n "$(INPUT)" ]] || { echo "usage: make monitor INPUT=<csv of customer records>" >&2; exit 2; }
+	$(RUN) churn.monitor --input "$(INPUT)"
+
+.PHONY: demo-batch
+demo-batch: install ## Rebuild the demo batch with its seeded drift (data/demo/drifted_batch.csv)
+	$(RUN) churn.demo_batch
