@@ -113,4 +113,4 @@ push-cache: install ## Push outputs and the DVC run-cache to DVC_REMOTE_URL, if 
 verify-release: install ## Check release assets in ASSETS=<dir> (SHA256SUMS), install the wheel fresh, smoke-test it
 	@test -n "$(ASSETS)" || { echo "usage: make verify-release ASSETS=<folder with the release assets>"; exit 2; }
 	cd "$(ASSETS)" && sha256sum --check --strict SHA256SUMS
-	UV="$(UV)" $(RUN) gitops.deploy verify --assets "$(ASSETS)"
+	UV="$(abspath $(UV))" $(RUN) gitops.deploy verify --assets "$(ASSETS)"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from support import ROOT
+
+# The uv the Makefile would use: one on PATH (CI's setup-uv), else the bootstrapped one.
+UV = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,8 @@ def make(
     target: str, repo: Path, env: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
     """`make <target>` in a checkout that shares this project's installed environment."""
-    uv = ROOT / ".tools/bin/uv"
     return subprocess.run(
-        ["make", "-o", ".venv/.synced", target, f"UV={uv}", *args],
+        ["make", "-o", ".venv/.synced", target, f"UV={UV}", *args],
         cwd=repo,
         env=env,
         capture_output=True,
