@@ -169,15 +169,27 @@ def install_fresh(wheel: Path, venv: Path, uv: str | None) -> Path:
 
 
 def smoke_test(bindir: Path, commands: list[list[str]], sample: Path, workdir: Path) -> list[str]:
-    """Run each command from the fresh environment; each must succeed and print something."""
+    """Run each command from the fresh environment; each must succeed and produce something.
+
+    `{sample}` in a command is the sample CSV; `{output}` a file the command must write
+    (a header and at least one row), otherwise the command must print something.
+    """
     outputs = []
-    for template in commands:
-        cmd = [part.replace("{sample}", str(sample)) for part in template]
+    for n, template in enumerate(commands, start=1):
+        written = workdir / f"smoke-{n}.csv"
+        cmd = [
+            p.replace("{sample}", str(sample)).replace("{output}", str(written)) for p in template
+        ]
         exe = bindir / cmd[0]
         if not exe.exists():
             raise DeployError(f"the wheel installs no `{cmd[0]}` command (looked in {bindir})")
         out = _run([str(exe), *cmd[1:]], workdir)
-        if not out.strip():
+        if any("{output}" in part for part in template):
+            lines = written.read_text(encoding="utf-8").splitlines() if written.exists() else []
+            if len(lines) < 2:
+                raise DeployError(f"`{' '.join(template)}` wrote no rows to its output file")
+            out = "\n".join(lines) + "\n"
+        elif not out.strip():
             raise DeployError(f"`{' '.join(template)}` printed nothing")
         outputs.append(out)
     return outputs

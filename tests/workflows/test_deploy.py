@@ -34,7 +34,10 @@ from gitops.filters import matches
 from gitops.workflows import load
 from support import BIN, ROOT, run
 
-SMOKE = [["churn", "info"], ["churn", "predict", "--input", "{sample}"]]
+SMOKE = [
+    ["churn", "info", "--json"],
+    ["churn", "predict", "--input", "{sample}", "--output", "{output}"],
+]
 SAMPLE = ROOT / "data/raw/iranian_churn.csv"
 
 CLI = """\
@@ -42,17 +45,18 @@ import csv, json, sys
 
 def main():
     args = sys.argv[1:]
-    if args == ["info"]:
+    if args == ["info", "--json"]:
         print(json.dumps({"model": "churn", "version": "VERSION"}))
-    elif args[:2] == ["predict", "--input"]:
+    elif args[:2] == ["predict", "--input"] and args[3] == "--output":
         with open(args[2], newline="") as fh:
             rows = list(csv.DictReader(fh))
         if FAIL:
             raise SystemExit("model file is corrupt")
-        for n, _ in enumerate(rows):
-            print(f"{n},0.5")
+        with open(args[4], "w") as out:
+            out.write("id,probability\\n")
+            out.writelines(f"{n},0.5\\n" for n, _ in enumerate(rows))
     else:
-        raise SystemExit(f"usage: churn info | churn predict --input FILE, got {args}")
+        raise SystemExit(f"usage: churn info --json | churn predict --input F --output F: {args}")
 """
 
 
@@ -179,7 +183,13 @@ def test_smoke_test_scores_the_sample_rows(tmp_path: Path) -> None:
         release_assets(tmp_path / "assets"), commands=SMOKE, sample_source=SAMPLE, rows=4, uv=UV
     )
     assert json.loads(result["outputs"][0]) == {"model": "churn", "version": "1.2.0"}
-    assert result["outputs"][1].splitlines() == ["0,0.5", "1,0.5", "2,0.5", "3,0.5"]
+    assert result["outputs"][1].splitlines() == [
+        "id,probability",
+        "0,0.5",
+        "1,0.5",
+        "2,0.5",
+        "3,0.5",
+    ]
 
 
 def test_release_assets_are_listed_for_publishing(tmp_path: Path) -> None:
