@@ -89,6 +89,17 @@ def test_no_pull_request_target_and_no_expressions_in_scripts(path: Path) -> Non
         assert "${{" not in step.script, f"{path.name} job {step.job} '{step.step}'"
 
 
+def test_every_zizmor_ignore_gives_its_reason() -> None:
+    ignores = 0
+    for path in WORKFLOWS:
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            m = re.search(r"zizmor: ignore\[[\w,-]+\](.*)$", line)
+            if m:
+                ignores += 1
+                assert len(m.group(1).split()) >= 4, f"{path.name}:{n}: ignore without a reason"
+    assert ignores == 2  # the two workflow_run triggers, each explained on its line
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_checkouts_never_keep_credentials(path: Path) -> None:
     for step in uses_of(load(path), "actions/checkout"):
