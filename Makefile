@@ -65,3 +65,21 @@ format: install ## Fix lint findings and format the code
 clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---- Releases: a GTO tag churn@vX.Y.Z for every change on main that ships something ----
+RELEASE := $(RUN) gitops.release_cli
+REMOTE ?=
+
+.PHONY: release
+release: install ## Version from what changed since the last tag, package, notes (PUSH=1 tags+pushes)
+	@version="$$($(RELEASE) plan)"; \
+	if [ -z "$$version" ]; then exit 0; fi; \
+	wheel=""; \
+	if grep -qE '^package:' $(MAKEFILE_LIST); then \
+	  $(MAKE) package VERSION="$$version"; \
+	else \
+	  echo "No 'package' target: wheel not built or checked (PUSH=1 refuses to tag)." >&2; \
+	  wheel="--no-wheel"; \
+	fi; \
+	$(RELEASE) publish --version "$$version" $$wheel \
+	  $(if $(filter 1 true yes,$(PUSH)),--push) $(if $(REMOTE),--remote $(REMOTE))

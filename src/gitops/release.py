@@ -1,0 +1,281 @@
+"""Which version a change on main deserves, decided from what a caller of the model sees.
+
+The rule follows semantic versioning from the point of view of the application that
+installs the model: a changed input schema can break its calls (major), a new model changes
+its answers but not how to ask (minor), changed packaged code alone is a fix (patch), and a
+change that ships nothing (docs, tests, workflows) is no release at all. Everything here is
+pure: the command line reads git, GTO and params.yaml and passes plain data in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import yaml
+
+#: SemVer as GTO accepts it after the leading "v" (pre-release and build metadata allowed).
+SEMVER = re.compile(
+    r"^(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+)
+#: Artifact names GTO can put in a tag (`name@vX.Y.Z`, `name#stage#n`).
+ARTIFACT_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?$")
+#: JSON Schema keywords that document a field without constraining it.
+ANNOTATIONS = frozenset({"title", "description", "examples", "$comment"})
+#: Keywords whose keys are names chosen by the schema author, not keywords.
+NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+
+
+class Bump(Enum):
+    NONE = "none"
+    FIRST = "first"
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """The `release:` section of params.yaml."""
+
+    artifact: str
+    input_schema: str
+    model: str
+    code: tuple[str, ...]
+    metrics: str
+    first_version: str = "1.0.0"
+    package: str = "churn-model"
+    remote: str = "origin"
+    dist: str = "dist"
+    notes: str = "dist/RELEASE_NOTES.md"
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], source: str = "params.yaml") -> ReleaseConfig:
+        section = params.get("release")
+        if not isinstance(section, dict):
+            raise ValueError(f"{source}: missing section 'release' (a mapping)")
+        required = ("artifact", "input_schema", "model", "code", "metrics")
+        missing = [key for key in required if key not in section]
+        if missing:
+            raise ValueError(f"{source}: release: missing key(s) {', '.join(missing)}")
+        unknown = set(section) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{source}: release: unknown key(s) {', '.join(sorted(unknown))}")
+        code = section["code"]
+        if not isinstance(code, list) or not code or not all(isinstance(p, str) for p in code):
+            raise ValueError(f"{source}: release.code must be a non-empty list of paths")
+        values = {k: v for k, v in section.items() if k != "code"}
+        for key, value in values.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{source}: release.{key} must be a non-empty string")
+        if not ARTIFACT_NAME.match(section["artifact"]):
+            raise ValueError(
+                f"{source}: release.artifact '{section['artifact']}' is not a GTO name "
+                "(letters, digits, '-', '_', '/'; starts and ends with a letter or digit)"
+            )
+        first = values.get("first_version", cls.first_version)
+        if not SEMVER.match(first):
+            raise ValueError(f"{source}: release.first_version '{first}' is not X.Y.Z")
+        return cls(**values, code=tuple(p.rstrip("/") for p in code))
+
+    def tag(self, version: str) -> str:
+        """The GTO registration tag of a version: `artifact@vX.Y.Z`."""
+        return f"{self.artifact}@v{version}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a caller receives, as recorded at one commit: the schema text and the model hash."""
+
+    schema: str | None
+    model_md5: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    artifact: str
+    bump: Bump
+    previous: str | None  # last released version, without the "v"
+    version: str | None  # version to publish, None when no release is due
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def due(self) -> bool:
+        return self.version is not None
+
+    @property
+    def tag(self) -> str | None:
+        return None if self.version is None else f"{self.artifact}@v{self.version}"
+
+
+def strip_v(version: str) -> str:
+    return version[1:] if version.startswith("v") else version
+
+
+def bump_version(previous: str, bump: Bump) -> str:
+    """Next X.Y.Z; a pre-release or build suffix on the previous version is dropped."""
+    match = SEMVER.match(strip_v(previous))
+    if not match:
+        raise ValueError(f"previous version '{previous}' is not SemVer X.Y.Z")
+    major, minor, patch = (int(match[k]) for k in ("major", "minor", "patch"))
+    if bump is Bump.MAJOR:
+        return f"{major + 1}.0.0"
+    if bump is Bump.MINOR:
+        return f"{major}.{minor + 1}.0"
+    if bump is Bump.PATCH:
+        return f"{major}.{minor}.{patch + 1}"
+    raise ValueError(f"no version follows from a '{bump.value}' bump")
+
+
+def model_md5(lock_text: str | None, path: str, source: str = "dvc.lock") -> str | None:
+    """The md5 DVC recorded for the stage output `path`, or None when no stage outputs it."""
+    if lock_text is None:
+        return None
+    lock = yaml.safe_load(lock_text) or {}
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    if not isinstance(stages, dict):
+        raise ValueError(f"{source}: no 'stages' mapping; is this a DVC 3 lock file?")
+    for name, stage in stages.items():
+        for out in (stage or {}).get("outs") or []:
+            if isinstance(out, dict) and out.get("path") == path:
+                md5 = out.get("md5")
+                if not md5:
+                    raise ValueError(f"{source}: stage '{name}' output '{path}' has no md5")
+                return str(md5)
+    return None
+
+
+def _strip_annotations(node: Any) -> Any:
+    """The schema without documentation keywords (property names are kept, whatever they are)."""
+    if isinstance(node, list):
+        return [_strip_annotations(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in NAMED_SUBSCHEMAS and isinstance(value, dict):
+            out[key] = {name: _strip_annotations(sub) for name, sub in value.items()}
+        elif key not in ANNOTATIONS:
+            out[key] = _strip_annotations(value)
+    return out
+
+
+def schema_changes(old: str | None, new: str, source: str) -> tuple[bool, bool, str]:
+    """(contract changed, wording changed, summary) between two JSON Schema texts.
+
+    Only constraints count as a contract change; titles and descriptions are wording.
+    """
+    try:
+        new_doc = json.loads(new)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{source}: not valid JSON ({err})") from None
+    if old is None:
+        return True, False, f"{source} is new"
+    try:
+        old_doc = json.loads(old)
+    except json.JSONDecodeError:
+        return True, False, f"{source} was not valid JSON in the previous release"
+    if old_doc == new_doc:
+        return False, False, ""
+    if _strip_annotations(old_doc) == _strip_annotations(new_doc):
+        return False, True, f"{source}: descriptions changed, constraints did not"
+    return True, False, _describe_fields(old_doc, new_doc, source)
+
+
+def _describe_fields(old: Any, new: Any, source: str) -> str:
+    old_props = old.get("properties") if isinstance(old, dict) else None
+    new_props = new.get("properties") if isinstance(new, dict) else None
+    if not isinstance(old_props, dict) or not isinstance(new_props, dict):
+        return f"{source} changed"
+    parts = []
+    added = sorted(set(new_props) - set(old_props))
+    removed = sorted(set(old_props) - set(new_props))
+    changed = sorted(
+        name
+        for name in set(old_props) & set(new_props)
+        if _strip_annotations(old_props[name]) != _strip_annotations(new_props[name])
+    )
+    for label, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            parts.append(f"{label} {', '.join(names)}")
+    if set(old.get("required", [])) != set(new.get("required", [])):
+        parts.append("required fields changed")
+    rest = {k: v for k, v in old.items() if k not in ("properties", "required")}
+    if _strip_annotations(rest) != _strip_annotations(
+        {k: v for k, v in new.items() if k not in ("properties", "required")}
+    ):
+        parts.append("top-level rules changed")
+    return f"{source} changed: {'; '.join(parts) or 'constraints differ'}"
+
+
+def _short(md5: str | None) -> str:
+    return "none" if md5 is None else md5[:12]
+
+
+def decide(
+    config: ReleaseConfig,
+    previous: str | None,
+    old: Snapshot | None,
+    new: Snapshot,
+    changed_code: list[str],
+) -> Decision:
+    """The bump a change deserves: the highest of what changed, each reason recorded.
+
+    `previous` is the last released version (None: nothing released yet), `old` and `new`
+    what the previous release and the candidate commit ship, `changed_code` the packaged
+    code paths that differ between them.
+    """
+    if new.schema is None:
+        raise ValueError(f"{config.input_schema}: missing in the candidate commit")
+    if new.model_md5 is None:
+        raise ValueError(
+            f"dvc.lock: no stage outputs '{config.model}' in the candidate commit; "
+            "run the pipeline (`make run`) and commit dvc.lock"
+        )
+    if previous is None or old is None:
+        return Decision(
+            config.artifact,
+            Bump.FIRST,
+            None,
+            config.first_version,
+            (f"first release of '{config.artifact}': no {config.artifact}@v* tag yet",),
+        )
+    reasons: list[str] = []
+    bumps: list[Bump] = []
+    contract, wording, summary = schema_changes(old.schema, new.schema, config.input_schema)
+    if contract:
+        bumps.append(Bump.MAJOR)
+        reasons.append(f"input schema changed, callers may need to change: {summary}")
+    if old.model_md5 != new.model_md5:
+        bumps.append(Bump.MINOR)
+        reasons.append(
+            f"model changed: {config.model} md5 {_short(old.model_md5)} → {_short(new.model_md5)}"
+        )
+    if wording:
+        bumps.append(Bump.PATCH)
+        reasons.append(f"input schema wording changed: {summary}")
+    if changed_code:
+        bumps.append(Bump.PATCH)
+        shown = ", ".join(changed_code[:8]) + (" …" if len(changed_code) > 8 else "")
+        reasons.append(f"packaged code changed: {shown}")
+    if not bumps:
+        return Decision(
+            config.artifact,
+            Bump.NONE,
+            strip_v(previous),
+            None,
+            (f"nothing shipped changed since {config.tag(strip_v(previous))}",),
+        )
+    order = [Bump.PATCH, Bump.MINOR, Bump.MAJOR]
+    bump = max(bumps, key=order.index)
+    return Decision(
+        config.artifact,
+        bump,
+        strip_v(previous),
+        bump_version(previous, bump),
+        tuple(reasons),
+    )
