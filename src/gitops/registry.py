@@ -65,6 +65,13 @@ def tag_exists(tag: str, repo: Path) -> bool:
     return proc.returncode == 0
 
 
+def used_versions(artifact: str, repo: Path) -> set[str]:
+    """Every X.Y.Z that has a registration tag, withdrawn or not (git refs, not GTO state)."""
+    out = _run(["git", "tag", "--list", f"{artifact}@v*"], repo)
+    prefix = f"{artifact}@v"
+    return {t[len(prefix) :].rstrip("!") for t in out.split() if t.startswith(prefix)}
+
+
 def tag_type(tag: str, repo: Path) -> str:
     """'tag' for an annotated tag, 'commit' for a lightweight one."""
     return _run(["git", "cat-file", "-t", f"refs/tags/{tag}"], repo).strip()

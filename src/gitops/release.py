@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -279,3 +280,16 @@ def decide(
         bump_version(previous, bump),
         tuple(reasons),
     )
+
+
+def skip_taken(decision: Decision, taken: Collection[str]) -> Decision:
+    """Never reuse a version number: one registered and later withdrawn (`gto deprecate`)
+    is stepped past with patch bumps, so the new number still signals the same bump."""
+    if decision.version is None or decision.version not in taken:
+        return decision
+    version, skipped = decision.version, []
+    while version in taken:
+        skipped.append(f"v{version}")
+        version = bump_version(version, Bump.PATCH)
+    reason = f"{', '.join(skipped)} used before by a withdrawn registration, so v{version}"
+    return replace(decision, version=version, reasons=(*decision.reasons, reason))

@@ -25,7 +25,15 @@ import yaml
 
 from gitops import git, registry
 from gitops.dist_check import CheckedWheel, DistError, check_dist
-from gitops.release import Decision, ReleaseConfig, Snapshot, decide, model_md5, strip_v
+from gitops.release import (
+    Decision,
+    ReleaseConfig,
+    Snapshot,
+    decide,
+    model_md5,
+    skip_taken,
+    strip_v,
+)
 from gitops.release_notes import github_outputs, render
 
 LOCK = "dvc.lock"
@@ -89,12 +97,14 @@ def make_plan(config: ReleaseConfig, repo: Path, rev: str = "HEAD") -> Plan:
             "fetch-depth: 0) before releasing"
         )
     new = snapshot(config, repo, commit)
+    taken = registry.used_versions(config.artifact, repo)
     if previous is None:
-        return Plan(decide(config, None, None, new, []), commit, None)
+        return Plan(skip_taken(decide(config, None, None, new, []), taken), commit, None)
     previous_commit = git.resolve(f"refs/tags/{config.tag(strip_v(previous))}", repo)
     old = snapshot(config, repo, previous_commit)
     changed = git.changed_files(previous_commit, commit, repo, paths=list(config.code))
-    return Plan(decide(config, previous, old, new, changed), commit, previous_commit)
+    decision = decide(config, previous, old, new, changed)
+    return Plan(skip_taken(decision, taken), commit, previous_commit)
 
 
 def read_metrics(repo: Path, commit: str, path: str) -> dict[str, Any] | None:

@@ -11,6 +11,9 @@ import pytest
 from release_support import SCHEMA, commit, gto, lock_text, make_repo, release_cli, write_dist
 from support import run
 
+# Every test here runs `gto` several times (about a second each).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def no_workflow_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,15 +221,22 @@ def test_promotion_rollback_and_history_with_gto(repo: Path) -> None:
     commit(repo, "retrain", {"dvc.lock": lock_text("e" * 32)})
     gto(repo, "register", "churn", "--version", "v1.1.0")
     gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "prod")
+    # Roll back: production gets v1.0.0 again, and v1.1.0 is withdrawn.
     gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "-m", "roll back")
-    assert {"churn#prod#1", "churn#prod#2"} <= set(tags_at(repo))
+    gto(repo, "deprecate", "churn", "v1.1.0", "-m", "worse on new customers")
+    assert {"churn#prod#1", "churn#prod#2", "churn@v1.1.0!"} <= set(tags_at(repo))
     history = json.loads(gto(repo, "history", "churn", "--json"))
     assert [(e["event"], e["version"], e["stage"]) for e in history] == [
+        ("deregistration", "v1.1.0", None),
         ("assignment", "v1.0.0", "prod"),
         ("assignment", "v1.1.0", "prod"),
         ("registration", "v1.1.0", None),
         ("registration", "v1.0.0", None),
     ]
-    # Stage tags do not change what the next release bumps from: the greatest version does.
-    commit(repo, "fix", {"src/churn/model.py": "def fit():\n    return 6\n"})
-    assert release_cli(repo, "plan").stdout.strip() == "1.1.1"
+    # The next release compares with v1.0.0 (the latest active version) but never reuses
+    # the withdrawn number.
+    commit(repo, "retrain again", {"dvc.lock": lock_text("f" * 32)})
+    plan = release_cli(repo, "plan")
+    assert plan.stdout.strip() == "1.1.1"
+    assert "last release v1.0.0" in plan.stderr
+    assert "v1.1.0 used before by a withdrawn registration, so v1.1.1" in plan.stderr

@@ -17,6 +17,7 @@ from gitops.release import (
     decide,
     model_md5,
     schema_changes,
+    skip_taken,
 )
 from gitops.release_notes import github_outputs, metrics_table, render
 
@@ -219,3 +220,11 @@ def test_notes_and_outputs() -> None:
             wheel=None,
             wheel_sha256=None,
         )
+
+
+def test_withdrawn_versions_are_never_reused() -> None:
+    d = decide(CONFIG, "v1.0.0", OLD, Snapshot(SCHEMA, "b" * 32), [])
+    assert skip_taken(d, {"1.0.0"}) == d
+    moved = skip_taken(d, {"1.0.0", "1.1.0", "1.1.1"})
+    assert moved.version == "1.1.2"
+    assert moved.reasons[-1] == "v1.1.0, v1.1.1 used before by a withdrawn registration, so v1.1.2"
