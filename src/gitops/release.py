@@ -136,7 +136,10 @@ def model_md5(lock_text: str | None, path: str, source: str = "dvc.lock") -> str
     """The md5 DVC recorded for the stage output `path`, or None when no stage outputs it."""
     if lock_text is None:
         return None
-    lock = yaml.safe_load(lock_text) or {}
+    try:
+        lock = yaml.safe_load(lock_text) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{source}: not valid YAML ({err})") from None
     stages = lock.get("stages") if isinstance(lock, dict) else None
     if not isinstance(stages, dict):
         raise ValueError(f"{source}: no 'stages' mapping; is this a DVC 3 lock file?")

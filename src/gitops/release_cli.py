@@ -55,7 +55,10 @@ def load_config(repo: Path, params: str = "params.yaml") -> ReleaseConfig:
     path = repo / params
     if not path.is_file():
         raise ReleaseError(f"{path}: not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ReleaseError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
         raise ReleaseError(f"{path}: expected a mapping at the top level")
     return ReleaseConfig.from_params(data, source=params)
@@ -64,7 +67,11 @@ def load_config(repo: Path, params: str = "params.yaml") -> ReleaseConfig:
 def check_declared(config: ReleaseConfig, repo: Path, commit: str) -> None:
     """The artifact must be declared in dvc.yaml, pointing at the model we hash."""
     text = git.show_text(commit, PIPELINE, repo)
-    artifacts = (yaml.safe_load(text) or {}).get("artifacts") if text else None
+    try:
+        pipeline = (yaml.safe_load(text) or {}) if text else {}
+    except yaml.YAMLError as err:
+        raise ReleaseError(f"{PIPELINE} at {commit[:12]}: not valid YAML ({err})") from None
+    artifacts = pipeline.get("artifacts") if isinstance(pipeline, dict) else None
     entry = artifacts.get(config.artifact) if isinstance(artifacts, dict) else None
     if not isinstance(entry, dict):
         raise ReleaseError(

@@ -134,6 +134,8 @@ def test_model_hash_is_read_from_the_stage_output() -> None:
     assert model_md5(None, "models/model.skops") is None
     with pytest.raises(ValueError, match=re.escape("dvc.lock: no 'stages'")):
         model_md5("schema: '2.0'\n", "models/model.skops")
+    with pytest.raises(ValueError, match=re.escape("dvc.lock at abc: not valid YAML")):
+        model_md5("stages: [", "models/model.skops", source="dvc.lock at abc")
 
 
 def test_candidate_without_model_or_schema_is_an_error() -> None:
