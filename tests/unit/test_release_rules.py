@@ -16,10 +16,10 @@ from gitops.release import (
     bump_version,
     decide,
     model_md5,
-    schema_changes,
     skip_taken,
 )
 from gitops.release_notes import github_outputs, metrics_table, render
+from gitops.schema_diff import schema_changes
 
 SECTION: dict[str, Any] = {
     "artifact": "churn",
