@@ -135,3 +135,21 @@ verify-release: install ## Check release assets in ASSETS=<dir> (SHA256SUMS), in
 	@test -n "$(ASSETS)" || { echo "usage: make verify-release ASSETS=<folder with the release assets>"; exit 2; }
 	cd "$(ASSETS)" && sha256sum --check --strict SHA256SUMS
 	UV="$(abspath $(UV))" $(RUN) gitops.deploy verify --assets "$(ASSETS)"
+
+# ---- Releases: a GTO tag churn@vX.Y.Z for every change on main that ships something ----
+RELEASE := $(RUN) gitops.release_cli
+REMOTE ?=
+
+.PHONY: release
+release: install ## Version from what changed since the last tag, package, notes (PUSH=1 tags+pushes)
+	@version="$$($(RELEASE) plan)"; \
+	if [ -z "$$version" ]; then exit 0; fi; \
+	wheel=""; \
+	if grep -qE '^package:' $(MAKEFILE_LIST); then \
+	  $(MAKE) package VERSION="$$version"; \
+	else \
+	  echo "No 'package' target: wheel not built or checked (PUSH=1 refuses to tag)." >&2; \
+	  wheel="--no-wheel"; \
+	fi; \
+	$(RELEASE) publish --version "$$version" $$wheel \
+	  $(if $(filter 1 true yes,$(PUSH)),--push) $(if $(REMOTE),--remote $(REMOTE))
