@@ -74,6 +74,86 @@ clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
+# --- Monitoring ----------------------------------------------------------------------
+# `make monitor` fails (make exits 2) when a threshold is crossed or the input is unusable;
+# `python -m churn.monitor` tells the two apart (exit 1 and 2) and writes the reports.
+
+.PHONY: monitor
+monitor: install ## Check a batch of customers against the release: make monitor INPUT=<csv>
+	@[[ -n "$(INPUT)" ]] || { echo "usage: make monitor INPUT=<csv of customer records>" >&2; exit 2; }
+	$(RUN) churn.monitor --input "$(INPUT)"
+
+.PHONY: demo-batch
+demo-batch: install ## Rebuild the demo batch with its seeded drift (data/demo/drifted_batch.csv)
+	$(RUN) churn.demo_batch
+
+# --- GitHub workflows: the commands CI runs, and the checks on the workflows themselves ---
+# docs/github-setup.md says which workflow calls which target and when.
+WORKFLOWS_DIR := .github/workflows
+ZIZMOR_FLAGS ?= --offline
+ASSETS ?=
+ACTIONLINT_VERSION := 1.7.12
+ACTIONLINT_SHA256 := 8aca8db96f1b94770f1b0d72b6dddcb1ebb8123cb3712530b08cc387b349a3d8
+ACTIONLINT_URL := https://github.com/rhysd/actionlint/releases/download/v$(ACTIONLINT_VERSION)/actionlint_$(ACTIONLINT_VERSION)_linux_amd64.tar.gz
+
+.PHONY: check-workflows
+check-workflows: install ## Lint the GitHub workflows: zizmor, JSON schemas, shellcheck on run: scripts
+	$(BIN)/zizmor $(ZIZMOR_FLAGS) .github
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(wildcard $(WORKFLOWS_DIR)/*.yml)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(RUN) gitops.workflows shellcheck $(WORKFLOWS_DIR)
+
+.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint:
+	@mkdir -p $(@D)
+	curl -fsSL --retry 3 -o $(@D)/actionlint.tar.gz $(ACTIONLINT_URL)
+	echo "$(ACTIONLINT_SHA256)  $(@D)/actionlint.tar.gz" | sha256sum --check --strict
+	tar -xzf $(@D)/actionlint.tar.gz -C $(@D) actionlint
+
+.PHONY: actionlint
+actionlint: install .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint ## Lint the workflows with actionlint (downloaded once, checksum-pinned)
+	.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint -color -shellcheck $(CURDIR)/$(BIN)/shellcheck
+
+.PHONY: ci-metadata
+ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
+	$(RUN) gitops.ci metadata --output reports/ci_metadata.json
+
+.PHONY: pull-cache
+pull-cache: install ## Fetch the DVC run-cache from DVC_REMOTE_URL, if set, so unchanged stages are not recomputed
+	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then echo "DVC_REMOTE_URL not set: the pipeline runs from scratch"; exit 0; fi; \
+	$(BIN)/dvc remote add --local --force ci "$$DVC_REMOTE_URL" && \
+	$(BIN)/dvc pull --run-cache --remote ci --allow-missing \
+	  || echo "::warning::could not pull the DVC run-cache; the pipeline runs from scratch"
+
+.PHONY: push-cache
+push-cache: install ## Push outputs and the DVC run-cache to DVC_REMOTE_URL, if set
+	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then echo "DVC_REMOTE_URL not set: nothing to push"; exit 0; fi; \
+	$(BIN)/dvc remote add --local --force ci "$$DVC_REMOTE_URL" && \
+	$(BIN)/dvc push --run-cache --remote ci
+
+.PHONY: verify-release
+verify-release: install ## Check release assets in ASSETS=<dir> (SHA256SUMS), install the wheel fresh, smoke-test it
+	@test -n "$(ASSETS)" || { echo "usage: make verify-release ASSETS=<folder with the release assets>"; exit 2; }
+	cd "$(ASSETS)" && sha256sum --check --strict SHA256SUMS
+	UV="$(abspath $(UV))" $(RUN) gitops.deploy verify --assets "$(ASSETS)"
+
+# ---- Releases: a GTO tag churn@vX.Y.Z for every change on main that ships something ----
+RELEASE := $(RUN) gitops.release_cli
+REMOTE ?=
+
+.PHONY: release
+release: install ## Version from what changed since the last tag, package, notes (PUSH=1 tags+pushes)
+	@version="$$($(RELEASE) plan)"; \
+	if [ -z "$$version" ]; then exit 0; fi; \
+	wheel=""; \
+	if grep -qE '^package:' $(MAKEFILE_LIST); then \
+	  $(MAKE) package VERSION="$$version"; \
+	else \
+	  echo "No 'package' target: wheel not built or checked (PUSH=1 refuses to tag)." >&2; \
+	  wheel="--no-wheel"; \
+	fi; \
+	$(RELEASE) publish --version "$$version" $$wheel \
+	  $(if $(filter 1 true yes,$(PUSH)),--push) $(if $(REMOTE),--remote $(REMOTE))
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 

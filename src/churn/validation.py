@@ -29,7 +29,7 @@ class DataValidationError(ValueError):
         super().__init__(f"{source}: invalid data\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
+def _column_schema(col: schema.Column, *, required: bool, nullable: bool = False) -> pa.Column:
     checks: list[pa.Check] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed), error=col.rule()))
@@ -39,7 +39,7 @@ def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
         if col.maximum is not None:
             checks.append(pa.Check.le(col.maximum, error=f"<= {col.maximum:g}"))
     # Values are parsed to float first (see `_parse_numbers`), whole numbers checked there.
-    return pa.Column("float64", checks=checks, nullable=False, required=required)
+    return pa.Column("float64", checks=checks, nullable=nullable, required=required)
 
 
 def dataframe_schema(*, require_target: bool = True) -> pa.DataFrameSchema:
@@ -109,12 +109,22 @@ def _clean_floats(raw: pd.Series) -> pd.Series | None:
     return pd.Series(values, index=raw.index, name=raw.name)
 
 
+AGE_RULE = (
+    "must match age_group (" + ", ".join(f"{g}:{a}" for g, a in schema.AGE_OF_GROUP.items()) + ")"
+)
+
+
+def _age_mismatch(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose age is not the one published for their age_group."""
+    if "age" not in frame or "age_group" not in frame:
+        return pd.Series(False, index=frame.index)
+    expected = frame["age_group"].map(schema.AGE_OF_GROUP)
+    return expected.notna() & frame["age"].notna() & expected.ne(frame["age"])
+
+
 def _age_problems(frame: pd.DataFrame) -> list[str]:
     """Age is published as a fixed mapping of age_group; a mismatch means a broken export."""
-    if "age" not in frame or "age_group" not in frame:
-        return []
-    expected = frame["age_group"].map(schema.AGE_OF_GROUP)
-    bad = expected.notna() & frame["age"].notna() & expected.ne(frame["age"])
+    bad = _age_mismatch(frame)
     if not bad.any():
         return []
     rows = frame.index[bad]
@@ -123,10 +133,7 @@ def _age_problems(frame: pd.DataFrame) -> list[str]:
         for i in rows[:SHOWN_ROWS]
     )
     more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
-    return [
-        f"column 'age': must match age_group (1:15, 2:25, 3:30, 4:45, 5:55): "
-        f"{len(rows)} row(s) fail: {shown}{more}"
-    ]
+    return [f"column 'age': {AGE_RULE}: {len(rows)} row(s) fail: {shown}{more}"]
 
 
 def read_csv(path: str | Path, *, line_offset: int = 0) -> pd.DataFrame:
@@ -165,23 +172,100 @@ def check(frame: pd.DataFrame, source: str, *, require_target: bool = True) -> p
     problems = _structural_problems(frame, require_target=require_target)
     if problems:
         raise DataValidationError(source, problems)
+    parsed, cases = _failure_cases(frame, dataframe_schema(require_target=require_target))
+    problems = describe_failures(cases) if len(cases) else []
+    problems += _age_problems(parsed)
+    if problems:
+        raise DataValidationError(source, problems)
+    return _typed(parsed)
+
+
+def split_valid(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed valid rows and one row per broken rule (line, column, rule, value) of the others.
+
+    For batches to score or monitor: a bad row is reported, not fatal, so one broken record
+    does not hide a whole batch. Labels are checked where given (an empty one stays NaN,
+    the column then float). A file
+    that cannot be read as records at all (missing columns, no rows) still raises.
+    """
+    problems = _structural_problems(frame, require_target=False)
+    if problems:
+        raise DataValidationError(source, problems)
+    rules = dataframe_schema(require_target=False)
+    if schema.TARGET in frame.columns:
+        target = schema.by_name()[schema.TARGET]
+        # Outcomes arrive later than customers: an empty label is unknown, not an error.
+        rules = rules.add_columns(
+            {target.name: _column_schema(target, required=True, nullable=True)}
+        )
+    parsed, cases = _failure_cases(frame, rules)
+    whole = cases["index"].isna()
+    if whole.any():
+        raise DataValidationError(source, describe_failures(cases[whole]))
+    failures = pd.DataFrame(
+        {
+            "line": pd.to_numeric(cases["index"]).astype("int64"),
+            "column": cases["column"].astype(str),
+            "rule": [
+                _rule_text(str(c), str(k))
+                for c, k in zip(cases["column"], cases["check"], strict=True)
+            ],
+            # The value as the file holds it, not as parsed: what a person searches for.
+            "value": [
+                _value(frame.at[i, c] if c in frame.columns else v)
+                for i, c, v in zip(
+                    cases["index"], cases["column"], cases["failure_case"], strict=True
+                )
+            ],
+        }
+    )
+    mismatch = _age_mismatch(parsed)
+    ages = pd.DataFrame(
+        {
+            "line": parsed.index[mismatch].astype("int64"),
+            "column": "age",
+            "rule": AGE_RULE,
+            "value": [
+                f"age {a:g}, age_group {g:g}"
+                for a, g in zip(
+                    parsed.loc[mismatch, "age"], parsed.loc[mismatch, "age_group"], strict=True
+                )
+            ]
+            if mismatch.any()
+            else [],
+        }
+    )
+    failures = pd.concat([failures, ages], ignore_index=True)
+    failures = failures.sort_values(["line", "column"], kind="stable", ignore_index=True)
+    valid = parsed.drop(index=failures["line"].unique())
+    return _typed(valid), failures
+
+
+def _failure_cases(
+    frame: pd.DataFrame, rules: pa.DataFrameSchema
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame parsed to numbers and every (column, check, index, failure_case) it breaks."""
     parsed, type_failures = _parse_numbers(frame)
     cases = pd.DataFrame(type_failures, columns=["column", "check", "index", "failure_case"])
     try:
-        dataframe_schema(require_target=require_target).validate(parsed, lazy=True)
+        rules.validate(parsed, lazy=True)
     except SchemaErrors as exc:
         found = exc.failure_cases[["column", "check", "index", "failure_case"]]
         # A value that is not a number was already reported as such, not also as empty.
         seen = set(zip(cases["column"], cases["index"], strict=True))
         keep = [(c, i) not in seen for c, i in zip(found["column"], found["index"], strict=True)]
         cases = pd.concat([cases, found[keep]], ignore_index=True)
-    problems = describe_failures(cases) if len(cases) else []
-    problems += _age_problems(parsed)
-    if problems:
-        raise DataValidationError(source, problems)
+    return parsed, cases
+
+
+def _typed(parsed: pd.DataFrame) -> pd.DataFrame:
     ordered = [c for c in schema.all_names() if c in parsed.columns]
     typed = parsed[ordered]
-    ints = [c.name for c in schema.COLUMNS if c.dtype == "int" and c.name in typed]
+    ints = [
+        c.name
+        for c in schema.COLUMNS
+        if c.dtype == "int" and c.name in typed and typed[c.name].notna().all()
+    ]
     return typed.astype(dict.fromkeys(ints, "int64"))
 
 

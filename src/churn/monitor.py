@@ -1,0 +1,238 @@
+"""Monitoring the churn model: do the customers it scores still look like its training data?
+
+The churn half of monitoring: which columns are features and how each is binned (from
+`churn.schema`), how a record is validated and scored. Statistics, thresholds and the
+report are `gitops.drift`'s. Runs from the repository (models/ files) or from an installed
+release's artifacts (`--reference`, `--model`); only the thresholds come from params.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from churn import io, persist, schema, validation
+from churn.reference import FORMAT
+from gitops import drift, metrics
+
+#: Rows breaking the schema listed one by one in the report (all are counted).
+EXAMPLES_MD = 20
+EXAMPLES_JSON = 1000
+
+
+class UnusableInputError(ValueError):
+    """The batch, the reference or the model cannot be used at all (exit code 2)."""
+
+
+# --- checking a batch -------------------------------------------------------------------
+
+
+def check_batch(
+    frame: pd.DataFrame,
+    source: str,
+    reference: dict[str, Any],
+    model: Any,
+    limits: drift.Thresholds,
+) -> dict[str, Any]:
+    """The drift report of one batch (as read by `validation.read_csv`)."""
+    valid, failures = validation.split_valid(frame, source)
+    if valid.empty:
+        rules = _rules(failures)
+        shown = "; ".join(f"{r['column']}: {r['rule']} ({r['rows']} rows)" for r in rules[:5])
+        raise UnusableInputError(
+            f"{source}: no valid rows to score: all {len(frame)} rows break the schema ({shown})"
+        )
+    features = [
+        drift.compare_distribution(name, spec, valid[name].to_numpy(), limits)
+        for name, spec in reference["features"].items()
+    ]
+    scores = model.predict_proba(valid[schema.feature_names()])[:, 1]
+    invalid_rows = int(failures["line"].nunique())
+    report: dict[str, Any] = {
+        "input": source,
+        "rows": {
+            "total": len(frame),
+            "valid": len(valid),
+            "invalid": invalid_rows,
+            "invalid_share": round(invalid_rows / len(frame), 6),
+        },
+        "reference": {
+            "rows": reference["rows"],
+            "model_sha256": reference["model_sha256"],
+        },
+        "thresholds": limits.as_dict(),
+        "features": drift.rank(features),
+        "risk": drift.compare_risk(reference["risk"], scores, limits),
+        "quality": _quality(valid, scores, reference, limits),
+        "invalid": {
+            "rows": invalid_rows,
+            "failures": len(failures),
+            "rules": _rules(failures),
+            "examples": failures.head(EXAMPLES_JSON).to_dict(orient="records"),
+        },
+    }
+    report["reasons"] = drift.reasons(report, limits)
+    report["crossed"] = bool(report["reasons"])
+    return report
+
+
+def _quality(
+    valid: pd.DataFrame, scores: NDArray, reference: dict[str, Any], limits: drift.Thresholds
+) -> dict[str, Any] | None:
+    """Metrics on a labelled batch against those recorded at release."""
+    if schema.TARGET not in valid or valid[schema.TARGET].isna().all():
+        return None
+    known = valid[schema.TARGET].notna().to_numpy()
+    valid, scores = valid[known], scores[known]
+    y = valid[schema.TARGET].to_numpy().astype(np.int64)
+    base = {"rows": len(y), "label_rate": round(float(y.mean()), 6)}
+    if len(y) < limits.min_labelled_rows:
+        return base | {"skipped": f"{len(y)} labelled rows, fewer than {limits.min_labelled_rows}"}
+    if y.min() == y.max():
+        return base | {"skipped": "the labels hold one class only"}
+    value = valid[schema.VALUE].to_numpy()
+    cut = {
+        "threshold": float(reference["risk"]["threshold"]),
+        "top_fraction": float(reference["risk"]["top_fraction"]),
+    }
+    batch = metrics.point(y, scores, value, **cut)
+    samples = drift.bootstrap_metrics(
+        y, scores, value, **cut, resamples=limits.bootstrap, seed=limits.seed
+    )
+    release = reference["metrics"]
+    p_values = {
+        name: drift.drop_p_value(
+            samples[name], release[name], metrics.METRICS[name].higher_is_better
+        )
+        for name in limits.watch_metrics
+        if name in release
+    }
+    return base | {"metrics": drift.compare_metrics(release, batch, limits, p_values)}
+
+
+def _rules(failures: pd.DataFrame) -> list[dict[str, Any]]:
+    grouped = failures.groupby(["column", "rule"], sort=False)["line"].nunique()
+    return [{"column": c, "rule": r, "rows": int(n)} for (c, r), n in grouped.items()]
+
+
+def summary(report: dict[str, Any], *, top: int = 5) -> str:
+    """A few lines for the terminal; the markdown report has the rest."""
+    rows = report["rows"]
+    head = "DRIFT: thresholds crossed" if report["crossed"] else "OK: the batch is in range"
+    lines = [
+        f"monitor: {head}",
+        f"  {report['input']}: {rows['total']} rows, {rows['valid']} scored, "
+        f"{rows['invalid']} breaking the schema",
+        *(f"  - {r}" for r in report["reasons"]),
+        "  most shifted features:",
+        *(
+            f"    {f['name']:<24} PSI {f['psi']:6.3f}  {f['status']}"
+            for f in report["features"][:top]
+        ),
+        f"  share flagged high-risk: {report['risk']['flagged_reference']:.1%} at release, "
+        f"{report['risk']['flagged_batch']:.1%} now",
+    ]
+    return "\n".join(lines)
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def load_reference(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise UnusableInputError(
+            f"{path}: reference not found; run `make run` to compute it, or pass the "
+            "reference.json of an installed release with --reference"
+        )
+    try:
+        ref = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnusableInputError(f"{path}: not a readable reference ({exc})") from None
+    missing = [
+        k for k in ("format", "model_sha256", "rows", "features", "risk", "metrics") if k not in ref
+    ]
+    if missing or ref.get("format") != FORMAT:
+        raise UnusableInputError(
+            f"{path}: not a reference of format {FORMAT} (missing {', '.join(missing) or 'none'})"
+        )
+    return ref
+
+
+def load_model(path: str | Path, reference: dict[str, Any], reference_path: str) -> Any:
+    """The model the reference was computed for, and no other."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnusableInputError(f"{path}: model file not found; run `make run` or pass --model")
+    actual = persist.sha256_file(path)
+    if actual != reference["model_sha256"]:
+        raise UnusableInputError(
+            f"{path}: SHA-256 {actual[:12]} is not the model {reference_path} was computed "
+            f"for ({reference['model_sha256'][:12]}); pass the model and reference of one release"
+        )
+    try:
+        return persist.load(path, expected_sha256=actual)
+    except persist.ModelFileError as exc:
+        raise UnusableInputError(str(exc)) from None
+
+
+def read_batch(path: str) -> pd.DataFrame:
+    try:
+        return validation.read_csv(path)
+    except validation.DataValidationError as exc:
+        raise UnusableInputError(str(exc)) from None
+    except OSError as exc:
+        raise UnusableInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="CSV of customer records to check")
+    parser.add_argument("--reference", help="reference.json (default: params reference.path)")
+    parser.add_argument("--model", help="model file (default: params model.path)")
+    parser.add_argument("--report", help="path stem of the .md and .json reports")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    try:
+        params = _params(args.params)
+        section = io.section(params, "monitor", args.params)
+        limits = drift.Thresholds.from_params(section, args.params)
+        ref_path = args.reference or io.section(params, "reference", args.params)["path"]
+        reference = load_reference(ref_path)
+        model = load_model(args.model or params["model"]["path"], reference, ref_path)
+        report = check_batch(read_batch(args.input), args.input, reference, model, limits)
+    except (UnusableInputError, validation.DataValidationError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        print(f"monitor: {message}", file=sys.stderr)
+        print("monitor: no report written; earlier reports are unchanged.", file=sys.stderr)
+        return 2
+    stem = Path(args.report or section["report"])
+    markdown = drift.render_markdown(_for_markdown(report))
+    io.write_json(stem.with_suffix(".json"), report)
+    with io.atomic_open(stem.with_suffix(".md")) as fh:
+        fh.write(markdown)
+    print(summary(report))
+    print(f"monitor: wrote {stem.with_suffix('.md')} and {stem.with_suffix('.json')}")
+    return 1 if report["crossed"] else 0
+
+
+def _for_markdown(report: dict[str, Any]) -> dict[str, Any]:
+    invalid = dict(report["invalid"], examples=report["invalid"]["examples"][:EXAMPLES_MD])
+    return dict(report, invalid=invalid)
+
+
+def _params(path: str) -> dict[str, Any]:
+    if not Path(path).is_file():
+        raise UnusableInputError(f"{path}: params file not found (it holds the monitor thresholds)")
+    return io.load_params(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

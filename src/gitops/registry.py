@@ -1,0 +1,100 @@
+"""The model registry is the git tags GTO reads and writes; this module only calls `gto`.
+
+Reading versions through `gto show` (rather than parsing tags ourselves) means the version
+we bump from is exactly the one `gto show`, `gto history` and DVC's artifact commands report,
+and tags we create go through `gto register`, so they carry GTO's format by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+class RegistryError(RuntimeError):
+    """A GTO or git call on the registry failed; the message says what to do."""
+
+
+def gto_executable() -> str:
+    """`gto` beside this interpreter (the project's environment), else the one on PATH."""
+    beside = Path(sys.executable).parent / "gto"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("gto")
+    if not found:
+        raise RegistryError("`gto` is not installed; run `make install` (it is a dev dependency)")
+    return found
+
+
+def _run(cmd: list[str], repo: Path) -> str:
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
+        raise RegistryError(f"`{' '.join(cmd)}` failed in {repo}: {detail}")
+    return proc.stdout
+
+
+def latest_version(artifact: str, repo: Path) -> str | None:
+    """Greatest registered version of `artifact` per `gto show` (e.g. 'v1.2.0'), or None."""
+    out = _run([gto_executable(), "show", "--json"], repo)
+    try:
+        state = json.loads(out or "{}")
+    except json.JSONDecodeError:
+        raise RegistryError(f"`gto show --json` printed non-JSON: {out[:200]}") from None
+    entry = state.get(artifact) if isinstance(state, dict) else None
+    if not entry or not entry.get("registered") or not entry.get("version"):
+        return None
+    return str(entry["version"])
+
+
+def is_shallow(repo: Path) -> bool:
+    out = _run(["git", "rev-parse", "--is-shallow-repository"], repo)
+    return out.strip() == "true"
+
+
+def tag_exists(tag: str, repo: Path) -> bool:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"],
+        cwd=repo,
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def used_versions(artifact: str, repo: Path) -> set[str]:
+    """Every X.Y.Z that has a registration tag, withdrawn or not (git refs, not GTO state)."""
+    out = _run(["git", "tag", "--list", f"{artifact}@v*"], repo)
+    prefix = f"{artifact}@v"
+    return {t[len(prefix) :].rstrip("!") for t in out.split() if t.startswith(prefix)}
+
+
+def tag_type(tag: str, repo: Path) -> str:
+    """'tag' for an annotated tag, 'commit' for a lightweight one."""
+    return _run(["git", "cat-file", "-t", f"refs/tags/{tag}"], repo).strip()
+
+
+def register(artifact: str, version: str, message: str, repo: Path, ref: str = "HEAD") -> str:
+    """Create GTO's annotated registration tag `artifact@vX.Y.Z` on `ref`; returns the tag."""
+    tag = f"{artifact}@v{version}"
+    _run(
+        [gto_executable(), "register", artifact, ref, "--version", f"v{version}", "-m", message],
+        repo,
+    )
+    if tag_type(tag, repo) != "tag":
+        raise RegistryError(f"`gto register` did not create an annotated tag {tag}")
+    return tag
+
+
+def push_tag(tag: str, remote: str, repo: Path) -> None:
+    """Push one tag (never branches or other tags) to `remote`."""
+    try:
+        _run(["git", "push", remote, f"refs/tags/{tag}"], repo)
+    except RegistryError as err:
+        raise RegistryError(
+            f"{err}\nThe tag exists locally; fix the remote and run `git push {remote} {tag}`, "
+            f"or delete it with `git tag -d {tag}`."
+        ) from None

