@@ -14,6 +14,7 @@ The table goes to stdout and into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from churn import io, model, quality, schema, synthetic, validation
+from churn import io, model, persist, quality, reference, schema, synthetic, validation
 from churn.persist import sha256_file
 from churn.stages import evaluate, split
 from gitops import bench, curves, metrics
@@ -38,7 +39,6 @@ BIN = Path(sys.executable).parent
 DOC = ROOT / "docs/benchmarks.md"
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
 PACKAGES = ("numpy", "pandas", "pyarrow", "scikit-learn", "pandera", "skops", "dvc", "uvicorn")
-STAGES = ("validate", "split", "train", "evaluate")
 RAW = "data/raw/customers.csv"
 
 
@@ -55,7 +55,7 @@ class Row:
 
 
 def bare(input_csv: str, params_path: str) -> dict[str, float]:
-    """Load, validate, clean, split, fit and evaluate in one process, nothing written."""
+    """Load, validate, clean, split, fit, evaluate (and profile) in one process, nothing written."""
     params = io.load_params(params_path)
     raw = validation.check(validation.read_csv(input_csv), input_csv)
     cleaned = quality.clean(
@@ -82,6 +82,17 @@ def bare(input_csv: str, params_path: str) -> dict[str, float]:
         top_fraction=float(params["metrics"]["top_fraction"]),
     )
     curves.all_curves(y, score)
+    if "reference" in params:  # the monitoring profile, when the pipeline builds one
+        reference.build_reference(
+            train,
+            score,
+            values,
+            model_sha256=hashlib.sha256(persist.dumps(fitted)).hexdigest(),
+            bins=int(params["reference"]["bins"]),
+            risk_bands=[float(e) for e in params["reference"]["risk_bands"]],
+            threshold=float(params["metrics"]["threshold"]),
+            top_fraction=float(params["metrics"]["top_fraction"]),
+        )
     return values
 
 
@@ -190,7 +201,7 @@ def run_size(size: int, seed: int, workdir: Path) -> list[Row]:
     )
     rows.append(Row(size, "bare reference (one process, no DVC)", ref, reference=ref))
     stage_rows = []
-    for stage in STAGES:
+    for stage in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]:  # in file order
         print(f"[{size:,}] dvc repro {stage}", flush=True)
         m = bench.measure([dvc, "repro", "--single-item", stage], repo, env=e)
         stage_rows.append(Row(size, f"dvc repro: {stage}", m))

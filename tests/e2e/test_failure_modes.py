@@ -33,6 +33,7 @@ RESULTS = (
     "models/plots/gains.csv",
     "models/plots/calibration.csv",
     "models/input_schema.json",
+    "models/reference.json",
     "models/model.skops",
     "data/quality.json",
     "dvc.lock",
