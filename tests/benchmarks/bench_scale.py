@@ -195,18 +195,22 @@ def run_size(size: int, seed: int, workdir: Path) -> list[Row]:
     repo = workspace(workdir / "work" / str(size), data)
     dvc, e = str(BIN / "dvc"), env()
     rows: list[Row] = []
-    print(f"[{size:,}] bare reference", flush=True)
-    ref = bench.measure(
-        [sys.executable, __file__, "bare", "--input", RAW, "--params", "params.yaml"], repo, env=e
-    )
-    rows.append(Row(size, "bare reference (one process, no DVC)", ref, reference=ref))
+    bare_cmd = [sys.executable, __file__, "bare", "--input", RAW, "--params", "params.yaml"]
+    print(f"[{size:,}] bare reference, first run", flush=True)
+    first = bench.measure(bare_cmd, repo, env=e)
     stage_rows = []
     for stage in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]:  # in file order
         print(f"[{size:,}] dvc repro {stage}", flush=True)
         m = bench.measure([dvc, "repro", "--single-item", stage], repo, env=e)
         stage_rows.append(Row(size, f"dvc repro: {stage}", m))
-    total = _sum([r.result for r in stage_rows if r.result])
+    print(f"[{size:,}] bare reference, second run", flush=True)
+    second = bench.measure(bare_cmd, repo, env=e)
+    # The floor is the faster run: a transient load elsewhere can only make a run slower.
+    ref = min(first, second, key=lambda m: m.wall_s)
+    runs = f"runs {first.wall_s:.1f} s and {second.wall_s:.1f} s, before and after the stages"
+    rows.append(Row(size, "bare reference (one process, no DVC)", ref, runs, reference=ref))
     rows += stage_rows
+    total = _sum([r.result for r in stage_rows if r.result])
     rows.append(Row(size, "whole pipeline through DVC (sum of stages)", total, reference=ref))
     print(f"[{size:,}] no-op dvc repro", flush=True)
     rows.append(Row(size, "no-op dvc repro", bench.measure([dvc, "repro"], repo, env=e)))
@@ -236,6 +240,8 @@ def report_row(size: int, repo: Path) -> Row:
     params["metrics"]["threshold"] = float(params["metrics"]["threshold"]) - 0.1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     bench.measure([str(BIN / "dvc"), "repro"], repo, env=env())
+    git(["add", "-A"], repo)
+    git(["commit", "-q", "-m", "flag customers at a lower risk"], repo)  # the pull request
     print(f"[{size:,}] make report", flush=True)
     m = bench.measure(["make", "report", f"BASE={base}"], repo, env=env(), check=False)
     test_rows = sum(1 for _ in (repo / "models/predictions.csv").open()) - 1
