@@ -65,3 +65,14 @@ format: install ## Fix lint findings and format the code
 clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- Packaging: the installable model (wheel) and the files a release publishes ---------
+VERSION ?= 0.0.0.dev0
+
+.PHONY: package
+package: install ## Build the model wheel, model card, metrics and SHA256SUMS into dist/ (VERSION=x.y.z)
+	$(RUN) gitops.package --version "$(VERSION)" --dist dist --uv "$(UV)"
+
+.PHONY: openapi
+openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
+	$(BIN)/churn openapi --output docs/openapi.json --version unreleased
