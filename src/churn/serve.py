@@ -159,6 +159,7 @@ def create_app(
     record = record_model(id_column)
     batch = batch_model(record, limits.max_records)
     response = response_models(settings, id_column)
+    decimals = int(settings.get("probability_decimals", 6))
     app = FastAPI(
         title="Churn risk API",
         version=version,
@@ -216,6 +217,7 @@ def create_app(
         )
         probability = await run_in_threadpool(bundle.predict, frame)
         bands = bundle.bands.assign(probability)
+        probability = probability.round(decimals)
         return {
             "model_version": version,
             "predictions": [

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from churn import schema
+
+if TYPE_CHECKING:  # pandera is imported when first needed: the scoring fast path never is
+    import pandera.pandas as pa
 
 #: How many offending rows an error message quotes per rule.
 SHOWN_ROWS = 5
@@ -31,6 +33,8 @@ class DataValidationError(ValueError):
 
 
 def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed), error=col.rule()))
@@ -45,6 +49,8 @@ def _column_schema(col: schema.Column, *, required: bool) -> pa.Column:
 
 def dataframe_schema(*, require_target: bool = True) -> pa.DataFrameSchema:
     """The pandera schema for records; scoring inputs carry no target and may omit `age`."""
+    import pandera.pandas as pa
+
     columns = {}
     for col in schema.COLUMNS:
         if col.role == "target" and not require_target:
@@ -193,11 +199,13 @@ def check(frame: pd.DataFrame, source: str, *, require_target: bool = True) -> p
     problems = _structural_problems(frame, require_target=require_target)
     if problems:
         raise DataValidationError(source, problems)
+    from pandera import errors as pandera_errors
+
     parsed, type_failures = _parse_numbers(frame)
     cases = pd.DataFrame(type_failures, columns=["column", "check", "index", "failure_case"])
     try:
         dataframe_schema(require_target=require_target).validate(parsed, lazy=True)
-    except SchemaErrors as exc:
+    except pandera_errors.SchemaErrors as exc:
         found = exc.failure_cases[["column", "check", "index", "failure_case"]]
         # A value that is not a number was already reported as such, not also as empty.
         seen = set(zip(cases["column"], cases["index"], strict=True))
