@@ -340,6 +340,7 @@ def publish(dist: Path, files: dict[str, Path]) -> dict[str, str]:
     """Replace dist/ by `files` and their SHA256SUMS, only now that all of them exist."""
     sums = {name: sha256_file(path) for name, path in files.items()}
     fresh = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
+    fresh.chmod(0o755)
     try:
         for name, path in files.items():
             shutil.copy2(path, fresh / name)
