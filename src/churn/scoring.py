@@ -99,8 +99,12 @@ def _proba(model: Any, features: pd.DataFrame) -> NDArray[np.float64]:
         return np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)
     pre, est = boosted
     x = np.ascontiguousarray(pre.transform(features).to_numpy(dtype=np.float64))
-    binned = est._bin_mapper.transform(x)
-    missing_bin = est._bin_mapper.missing_values_bin_idx_
+    mapper = est._bin_mapper
+    # The mapper keeps the thread count of training; spinning OpenMP threads make one
+    # record cost milliseconds on a busy machine. Batches are split over threads instead.
+    mapper.n_threads = 1
+    binned = mapper.transform(x)
+    missing_bin = mapper.missing_values_bin_idx_
     raw = np.full(len(x), float(np.ravel(est._baseline_prediction)[0]))
     for (tree,) in est._predictors:
         raw += tree.predict_binned(binned, missing_bin, 1)
