@@ -108,6 +108,13 @@ def test_dist_holds_wheel_card_metrics_and_checksums(installed: Installed) -> No
     assert "retention" in card
 
 
+def test_the_same_commit_builds_a_byte_identical_package(installed: Installed) -> None:
+    cmd = [str(BIN / "python"), "-m", "gitops.package", "--version", VERSION, "--dist", "again"]
+    run([*cmd, "--uv", _uv()], installed.repo)
+    again = (installed.repo / "again" / "SHA256SUMS").read_text()
+    assert again == (installed.dist / "SHA256SUMS").read_text()
+
+
 def test_installed_package_does_not_see_the_project(installed: Installed) -> None:
     where = run([installed.python, "-c", "import churn; print(churn.__file__)"], installed.cwd)
     assert str(installed.venv) in where.stdout
