@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from churn import io, persist, schema
+from churn.trees import CompiledTrees
 
 #: Folder of the import package where the wheel builder puts the model and its evidence.
 ARTIFACTS = "artifacts"
@@ -56,14 +57,50 @@ class Bands:
 
 
 @dataclass(frozen=True)
+class Scorer:
+    """A model and, when it is a plain gradient boosting, its trees compiled for speed."""
+
+    model: Any
+    preprocess: Any = None
+    mapper: Any = None
+    trees: CompiledTrees | None = None
+
+    @classmethod
+    def of(cls, model: Any) -> Scorer:
+        boosted = _plain_boosting(model)
+        if boosted is None:
+            return cls(model)
+        preprocess, estimator = boosted
+        compiled = CompiledTrees.of(estimator)
+        if compiled is None:
+            return cls(model)
+        mapper = estimator._bin_mapper
+        # The mapper keeps the thread count of training; spinning OpenMP threads make one
+        # record cost milliseconds on a busy machine. Batches are split over threads instead.
+        mapper.n_threads = 1
+        return cls(model, preprocess, mapper, compiled)
+
+    def proba(self, features: pd.DataFrame) -> NDArray[np.float64]:
+        """`predict_proba`'s churn column; compiled trees when there are some."""
+        if self.trees is None:
+            return np.asarray(self.model.predict_proba(features)[:, 1], dtype=np.float64)
+        x = np.ascontiguousarray(self.preprocess.transform(features).to_numpy(np.float64))
+        return np.asarray(expit(self.trees.raw(self.mapper.transform(x))), dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A verified model with what callers need to know about it."""
 
-    model: Any
+    scorer: Scorer
     manifest: dict[str, Any]
     settings: dict[str, Any]  # the `serving` params the model was packaged with
     bands: Bands
     threads: int = field(default=1)
+
+    @property
+    def model(self) -> Any:
+        return self.scorer.model
 
     @property
     def version(self) -> str:
@@ -71,48 +108,23 @@ class Bundle:
 
     def predict(self, records: pd.DataFrame) -> NDArray[np.float64]:
         """Churn probability per record (validated records, schema names)."""
-        return predict(self.model, records, threads=self.threads)
+        return predict(self.scorer, records, threads=self.threads)
 
 
-def predict(model: Any, records: pd.DataFrame, *, threads: int = 1) -> NDArray[np.float64]:
-    """Probabilities, with large frames split over threads (the trees release the GIL)."""
+def predict(scorer: Scorer, records: pd.DataFrame, *, threads: int = 1) -> NDArray[np.float64]:
+    """Probabilities, with large frames split over threads (numpy releases the GIL)."""
     features = records[schema.feature_names()]
     jobs = max(1, min(threads, len(features) // MIN_ROWS_PER_JOB))
     if jobs == 1:
-        return _proba(model, features)
+        return scorer.proba(features)
     bounds = np.linspace(0, len(features), jobs + 1).astype(int)
     parts = [features.iloc[a:b] for a, b in itertools.pairwise(bounds)]
     with ThreadPoolExecutor(jobs) as pool:
-        return np.concatenate(list(pool.map(lambda part: _proba(model, part), parts)))
-
-
-def _proba(model: Any, features: pd.DataFrame) -> NDArray[np.float64]:
-    """`predict_proba`, through binned trees when the model is a plain gradient boosting.
-
-    scikit-learn predicts each tree on the float features; mapping the features to their
-    small-integer bins once and walking the trees on those (how scikit-learn scores during
-    training) gives the same probabilities several times faster. The wheel pins the
-    scikit-learn version, and a test checks both paths agree on the evaluation set.
-    """
-    boosted = _plain_boosting(model)
-    if boosted is None:
-        return np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)
-    pre, est = boosted
-    x = np.ascontiguousarray(pre.transform(features).to_numpy(dtype=np.float64))
-    mapper = est._bin_mapper
-    # The mapper keeps the thread count of training; spinning OpenMP threads make one
-    # record cost milliseconds on a busy machine. Batches are split over threads instead.
-    mapper.n_threads = 1
-    binned = mapper.transform(x)
-    missing_bin = mapper.missing_values_bin_idx_
-    raw = np.full(len(x), float(np.ravel(est._baseline_prediction)[0]))
-    for (tree,) in est._predictors:
-        raw += tree.predict_binned(binned, missing_bin, 1)
-    return np.asarray(expit(raw), dtype=np.float64)
+        return np.concatenate(list(pool.map(scorer.proba, parts)))
 
 
 def _plain_boosting(model: Any) -> tuple[Any, Any] | None:
-    """(preprocessing, estimator) when the binned path applies exactly, else None."""
+    """(preprocessing, estimator) when the model is a pipeline ending in a binary HGB."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
 
@@ -120,9 +132,6 @@ def _plain_boosting(model: Any) -> tuple[Any, Any] | None:
         return None
     est = model.steps[-1][1]
     if type(est) is not HistGradientBoostingClassifier or est.n_trees_per_iteration_ != 1:
-        return None
-    mapper = getattr(est, "_bin_mapper", None)
-    if mapper is None or np.any(mapper.is_categorical_) or not hasattr(est, "_predictors"):
         return None
     return model[:-1], est
 
@@ -184,7 +193,8 @@ def load(
         settings = io.section(io.load_params(params_path), "serving", str(params_path))
     if "risk_bands" not in settings:
         raise BundleError("no serving.risk_bands: the package or params.yaml must define them")
-    return Bundle(model, manifest, settings, Bands.from_mapping(settings["risk_bands"]), threads)
+    bands = Bands.from_mapping(settings["risk_bands"])
+    return Bundle(Scorer.of(model), manifest, settings, bands, threads)
 
 
 def describe(bundle: Bundle) -> dict[str, Any]:
