@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from churn import cli
 from support import BIN, run
 
 pytestmark = pytest.mark.slow
@@ -72,27 +73,49 @@ def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, sample: pd
     ]  # fmt: skip
 
 
+def predict_in_process(
+    cwd: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """The same command line, run in this process (the import cost paid once)."""
+    import os
+
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        code = cli.main(["predict", "--model", "model.skops", *args])
+    finally:
+        os.chdir(here)
+    return code, capsys.readouterr().err
+
+
 def test_missing_column_and_missing_id_column_are_named(
-    workdir: Path, sample: pd.DataFrame
+    workdir: Path, sample: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sample.drop(columns="Tariff Plan").to_csv(workdir / "short.csv", index=False)
-    proc = predict(workdir, "--input", "short.csv", "--output", "out.csv", check=False)
-    assert proc.returncode == 1
-    assert "column 'tariff_plan' (published as 'Tariff Plan') is missing" in proc.stderr
+    code, err = predict_in_process(workdir, capsys, "--input", "short.csv", "--output", "out.csv")
+    assert code == 1
+    assert "column 'tariff_plan' (published as 'Tariff Plan') is missing" in err
     sample.to_csv(workdir / "full.csv", index=False)
-    proc = predict(
-        workdir, "--input", "full.csv", "--output", "out.csv", "--id-column", "crm_id",
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode == 1
-    assert "column 'crm_id'" in proc.stderr
+    code, err = predict_in_process(
+        workdir, capsys, "--input", "full.csv", "--output", "out.csv", "--id-column", "crm_id"
+    )
+    assert code == 1
+    assert "column 'crm_id'" in err
     assert not (workdir / "out.csv").exists()
 
 
-def test_empty_and_missing_files_fail_cleanly(workdir: Path) -> None:
+def test_empty_and_missing_files_fail_cleanly(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (workdir / "empty.csv").write_text("")
-    for name in ("empty.csv", "absent.csv"):
-        proc = predict(workdir, "--input", name, "--output", "out.csv", check=False)
-        assert proc.returncode == 1
-        assert name in proc.stderr
+    (workdir / "header.csv").write_text("customer_id,Complains\n")
+    for name, why in [
+        ("empty.csv", "file is empty"),
+        ("absent.csv", "file not found"),
+        ("header.csv", "is missing"),
+    ]:
+        code, err = predict_in_process(workdir, capsys, "--input", name, "--output", "out.csv")
+        assert code == 1
+        assert f"{name}: invalid data" in err
+        assert why in err
     assert not (workdir / "out.csv").exists()
