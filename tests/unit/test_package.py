@@ -72,3 +72,18 @@ def test_committed_openapi_document_is_current() -> None:
     assert record["additionalProperties"] is False
     assert "call_failures" in record["required"]
     assert "age" not in record["required"]
+
+
+def test_optional_artifacts_are_embedded_only_when_present(tmp_path: Path) -> None:
+    spec = package.Spec.from_params(params(), tmp_path)
+    for key, path in spec.artifacts.items():
+        if key not in spec.optional:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(key)
+    assert "reference" not in package.collect_artifacts(spec)
+    reference = spec.artifacts["reference"]
+    reference.write_text("{}")
+    assert package.collect_artifacts(spec)["reference"] == reference
+    spec.artifacts["model"].unlink()
+    with pytest.raises(package.PackageError, match=r"model.skops: missing \(model\)"):
+        package.collect_artifacts(spec)
