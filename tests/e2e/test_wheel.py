@@ -332,6 +332,23 @@ def test_malformed_empty_and_oversized_requests_are_refused_cleanly(
     assert api.call("/health")[0] == 200  # still serving
 
 
+ODD_VALUES: list[object] = [
+    None, "", "7", True, [], {}, 1.5, -0.0, 2**64, 10**30, 1e308, "\u00e9\u2603", [1], {"a": 1},
+]  # fmt: skip
+
+
+def test_odd_values_in_any_field_never_cause_a_server_error(api: Api, records: list[dict]) -> None:
+    answered: set[int] = set()
+    for field in records[0]:
+        for value in ODD_VALUES:
+            status, body = api.post({**records[0], field: value})
+            assert status < 500, (field, value, body)
+            answered.add(status)
+            if status == 422:
+                assert any(field in map(str, p["loc"]) for p in body["detail"]), (field, body)
+    assert answered == {200, 422}
+
+
 def test_openapi_served_is_the_committed_contract(api: Api) -> None:
     status, served = api.call("/openapi.json")
     committed = json.loads((ROOT / "docs/openapi.json").read_text())
