@@ -190,7 +190,10 @@ def load(
         model = persist.load(str(model_path))
         model_entry = {"file": str(model_path), "sha256": persist.sha256_file(model_path)}
         manifest = {"version": "dev", "artifacts": {"model": model_entry}}
-        settings = io.section(io.load_params(params_path), "serving", str(params_path))
+        try:
+            settings = io.section(io.load_params(params_path), "serving", str(params_path))
+        except (OSError, KeyError, ValueError) as exc:
+            raise BundleError(f"--model takes its settings from --params: {exc}") from None
     if "risk_bands" not in settings:
         raise BundleError("no serving.risk_bands: the package or params.yaml must define them")
     bands = Bands.from_mapping(settings["risk_bands"])
