@@ -179,6 +179,37 @@ def collect_artifacts(spec: Spec) -> dict[str, Path]:
     return found
 
 
+def check_lock(root: Path, params: dict[str, Any], found: dict[str, Path]) -> None:
+    """Refuse to package results the pipeline did not produce from the current params.
+
+    dvc.lock records each stage's params and outputs; an artifact whose md5 differs, or a
+    params section changed since, means `make run` was not run after the last change.
+    """
+    lock_path = root / "dvc.lock"
+    if not lock_path.is_file():
+        return
+    stages = (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages") or {}
+    outs = {o["path"]: o.get("md5") for stage in stages.values() for o in stage.get("outs") or []}
+    for key, path in found.items():
+        recorded = outs.get(path.relative_to(root).as_posix())
+        if recorded and hashlib.md5(path.read_bytes()).hexdigest() != recorded:  # noqa: S324
+            raise PackageError(
+                f"{path.relative_to(root)} ({key}) is not the output dvc.lock records; "
+                "run `make run` first"
+            )
+    for name, stage in stages.items():
+        for file_params in (stage.get("params") or {}).values():
+            for dotted, value in file_params.items():
+                current: Any = params
+                for part in str(dotted).split("."):
+                    current = current.get(part) if isinstance(current, dict) else None
+                if current != value:
+                    raise PackageError(
+                        f"params.yaml: '{dotted}' changed since stage '{name}' ran "
+                        "(dvc.lock); run `make run` first"
+                    )
+
+
 def build_manifest(
     spec: Spec, params: dict[str, Any], version: str, found: dict[str, Path], root: Path
 ) -> dict[str, Any]:
@@ -361,6 +392,7 @@ def package(root: Path, params_path: Path, version: str, dist: Path, uv: str) ->
     spec = Spec.from_params(params, root)
     check_imports(spec)
     found = collect_artifacts(spec)
+    check_lock(root, params, found)
     manifest = build_manifest(spec, params, version, found, root)
     card = model_card(spec, params, manifest, root)
     manifest["artifacts"]["model_card"] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -87,3 +88,29 @@ def test_optional_artifacts_are_embedded_only_when_present(tmp_path: Path) -> No
     spec.artifacts["model"].unlink()
     with pytest.raises(package.PackageError, match=r"model.skops: missing \(model\)"):
         package.collect_artifacts(spec)
+
+
+def test_results_the_pipeline_did_not_produce_are_refused(tmp_path: Path) -> None:
+    """A model retrained by hand, or params edited after `make run`, never get packaged."""
+    current = params()
+    model = tmp_path / "models" / "model.skops"
+    model.parent.mkdir()
+    model.write_bytes(b"trained by the pipeline")
+    lock = {
+        "schema": "2.0",
+        "stages": {
+            "train": {
+                "params": {"params.yaml": {"train": current["train"]}},
+                "outs": [{"path": "models/model.skops", "hash": "md5",
+                          "md5": hashlib.md5(model.read_bytes()).hexdigest()}],  # noqa: S324
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    package.check_lock(tmp_path, current, {"model": model})
+    model.write_bytes(b"trained by hand")
+    with pytest.raises(package.PackageError, match=r"is not the output dvc\.lock records"):
+        package.check_lock(tmp_path, current, {"model": model})
+    edited = {**current, "train": {**current["train"], "seed": 7}}
+    with pytest.raises(package.PackageError, match="'train' changed since stage 'train' ran"):
+        package.check_lock(tmp_path, edited, {})
