@@ -154,6 +154,17 @@ release: install ## Version from what changed since the last tag, package, notes
 	$(RELEASE) publish --version "$$version" $$wheel \
 	  $(if $(filter 1 true yes,$(PUSH)),--push) $(if $(REMOTE),--remote $(REMOTE))
 
+# --- Packaging: the installable model (wheel) and the files a release publishes ---------
+VERSION ?= 0.0.0.dev0
+
+.PHONY: package
+package: install ## Build the model wheel, model card, metrics and SHA256SUMS into dist/ (VERSION=x.y.z)
+	$(RUN) gitops.package --version "$(VERSION)" --dist dist --uv "$(UV)"
+
+.PHONY: openapi
+openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
+	$(BIN)/churn openapi --output docs/openapi.json --version unreleased
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 

@@ -6,15 +6,20 @@ Every failure names the file, the column, the rule broken and a few offending ro
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
-from pandera.errors import SchemaErrors
 
 from churn import schema
+
+if TYPE_CHECKING:  # pandera is imported when first needed: the scoring fast path never is
+    import pandera.pandas as pa
 
 #: How many offending rows an error message quotes per rule.
 SHOWN_ROWS = 5
@@ -30,6 +35,8 @@ class DataValidationError(ValueError):
 
 
 def _column_schema(col: schema.Column, *, required: bool, nullable: bool = False) -> pa.Column:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if col.allowed is not None:
         checks.append(pa.Check.isin(list(col.allowed), error=col.rule()))
@@ -44,6 +51,8 @@ def _column_schema(col: schema.Column, *, required: bool, nullable: bool = False
 
 def dataframe_schema(*, require_target: bool = True) -> pa.DataFrameSchema:
     """The pandera schema for records; scoring inputs carry no target and may omit `age`."""
+    import pandera.pandas as pa
+
     columns = {}
     for col in schema.COLUMNS:
         if col.role == "target" and not require_target:
@@ -136,6 +145,15 @@ def _age_problems(frame: pd.DataFrame) -> list[str]:
     return [f"column 'age': {AGE_RULE}: {len(rows)} row(s) fail: {shown}{more}"]
 
 
+#: How record files are read everywhere: values as text, only an empty field is missing.
+CSV_OPTIONS: dict[str, object] = {
+    "keep_default_na": False,
+    "na_values": [""],
+    "encoding": "utf-8",
+    "skipinitialspace": True,
+}
+
+
 def read_csv(path: str | Path, *, line_offset: int = 0) -> pd.DataFrame:
     """Read a CSV of records as text, with code-friendly column names.
 
@@ -143,17 +161,36 @@ def read_csv(path: str | Path, *, line_offset: int = 0) -> pd.DataFrame:
     instead of surfacing as a pandas parser error.
     """
     path = Path(path)
+    with csv_errors(path):
+        frame = pd.read_csv(path, dtype=str, **CSV_OPTIONS)  # type: ignore[call-overload]
+    return _with_line_numbers(frame, line_offset)
+
+
+def iter_csv(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """`read_csv` in chunks of `chunk_rows`, indexed by line number, for files of any size."""
+    path = Path(path)
+    offset = 0
+    with csv_errors(path):
+        reader = pd.read_csv(path, dtype=str, chunksize=chunk_rows, **CSV_OPTIONS)  # type: ignore[call-overload]
+        with reader:
+            for chunk in reader:
+                yield _with_line_numbers(chunk, offset)
+                offset += len(chunk)
+
+
+def _with_line_numbers(frame: pd.DataFrame, line_offset: int) -> pd.DataFrame:
+    frame = frame.rename(columns=schema.rename_source_columns(frame.columns))
+    frame.index = pd.RangeIndex(2 + line_offset, 2 + line_offset + len(frame))
+    return frame
+
+
+@contextlib.contextmanager
+def csv_errors(path: Path) -> Iterator[None]:
+    """Turn pandas' reading errors into errors that name the file and say what is wrong."""
     if not path.exists():
         raise DataValidationError(str(path), ["file not found"])
     try:
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8",
-            skipinitialspace=True,
-        )
+        yield
     except UnicodeDecodeError as exc:
         raise DataValidationError(
             str(path), [f"not UTF-8 text: byte {exc.start} cannot be decoded ({exc.reason})"]
@@ -162,9 +199,36 @@ def read_csv(path: str | Path, *, line_offset: int = 0) -> pd.DataFrame:
         raise DataValidationError(str(path), ["file is empty: expected a header row"]) from None
     except pd.errors.ParserError as exc:
         raise DataValidationError(str(path), [f"not a well-formed CSV file: {exc}"]) from None
-    frame = frame.rename(columns=schema.rename_source_columns(frame.columns))
-    frame.index = pd.RangeIndex(2 + line_offset, 2 + line_offset + len(frame))
-    return frame
+
+
+def passes(frame: pd.DataFrame, *, require_target: bool = True) -> bool:
+    """Whether numeric `frame` meets every rule `check` enforces: a fast yes or no.
+
+    Batch scoring parses numbers directly and asks this first; only when the answer is no
+    does it run `check`, whose messages explain the problems. Both read the same rules
+    from `schema`, so the fast path accepts nothing `check` would reject.
+    """
+    if _structural_problems(frame, require_target=require_target):
+        return False
+    for col in schema.COLUMNS:
+        if col.name not in frame:
+            continue
+        values = frame[col.name].to_numpy()
+        if values.dtype.kind != "f" and values.dtype.kind not in "iu":
+            return False
+        values = values.astype("float64", copy=False)
+        ok = ~np.isnan(values)
+        if col.dtype == "int":
+            ok &= values == np.round(values)
+        if col.allowed is not None:
+            ok &= np.isin(values, col.allowed)
+        if col.minimum is not None:
+            ok &= values >= col.minimum
+        if col.maximum is not None:
+            ok &= values <= col.maximum
+        if not ok.all():
+            return False
+    return not _age_mismatch(frame).any()
 
 
 def check(frame: pd.DataFrame, source: str, *, require_target: bool = True) -> pd.DataFrame:
@@ -245,11 +309,13 @@ def _failure_cases(
     frame: pd.DataFrame, rules: pa.DataFrameSchema
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The frame parsed to numbers and every (column, check, index, failure_case) it breaks."""
+    from pandera import errors as pandera_errors
+
     parsed, type_failures = _parse_numbers(frame)
     cases = pd.DataFrame(type_failures, columns=["column", "check", "index", "failure_case"])
     try:
         rules.validate(parsed, lazy=True)
-    except SchemaErrors as exc:
+    except pandera_errors.SchemaErrors as exc:
         found = exc.failure_cases[["column", "check", "index", "failure_case"]]
         # A value that is not a number was already reported as such, not also as empty.
         seen = set(zip(cases["column"], cases["index"], strict=True))

@@ -56,6 +56,7 @@ class ReleaseConfig:
         section = params.get("release")
         if not isinstance(section, dict):
             raise ValueError(f"{source}: missing section 'release' (a mapping)")
+        section = {**_from_package(params.get("package")), **section}
         required = ("artifact", "input_schema", "model", "code", "metrics")
         missing = [key for key in required if key not in section]
         if missing:
@@ -83,6 +84,24 @@ class ReleaseConfig:
     def tag(self, version: str) -> str:
         """The GTO registration tag of a version: `artifact@vX.Y.Z`."""
         return f"{self.artifact}@v{version}"
+
+
+def _from_package(package: Any) -> dict[str, Any]:
+    """Defaults read from the `package:` section, so what ships is listed in one place only:
+    the wheel's modules are the packaged code, its distribution name is the package."""
+    if not isinstance(package, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(package.get("distribution"), str):
+        out["package"] = package["distribution"]
+    modules, source, name = (
+        package.get("modules"),
+        package.get("source"),
+        package.get("import_package"),
+    )
+    if isinstance(modules, list) and isinstance(source, str) and isinstance(name, str):
+        out["code"] = [f"{source}/{name}/{module}.py" for module in modules]
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""Scoring with the trained model: fast path exact, threads exact, untrusted files refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.preprocessing import FunctionTransformer
+
+from churn import persist, schema, scoring
+from churn.trees import CompiledTrees
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundle(pipeline_repo: Path) -> scoring.Bundle:
+    return scoring.load(
+        pipeline_repo / "models/model.skops", params_path=pipeline_repo / "params.yaml"
+    )
+
+
+@pytest.fixture(scope="module")
+def test_rows(pipeline_repo: Path) -> pd.DataFrame:
+    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
+
+
+def test_binned_trees_give_exactly_predict_proba(
+    bundle: scoring.Bundle, test_rows: pd.DataFrame, pipeline_repo: Path
+) -> None:
+    assert bundle.scorer.trees is not None  # the compiled path is the one taken
+    fast = bundle.predict(test_rows)
+    reference = bundle.model.predict_proba(test_rows[schema.feature_names()])[:, 1]
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-12)
+    assert np.array_equal(bundle.bands.assign(fast), bundle.bands.assign(reference))
+    evaluation = pd.read_csv(pipeline_repo / "models/predictions.csv")
+    by_id = dict(zip(test_rows[schema.ROW_ID], fast, strict=True))
+    np.testing.assert_allclose(evaluation["row_id"].map(by_id), evaluation["score"], atol=1e-12)
+
+
+def test_compiled_trees_reach_the_leaves_scikit_learn_reaches(bundle: scoring.Bundle) -> None:
+    """Every bin value, the missing-value bin included, on every tree."""
+    estimator = bundle.model.steps[-1][1]
+    compiled = CompiledTrees.of(estimator)
+    assert compiled is not None
+    mapper = estimator._bin_mapper
+    rng = np.random.default_rng(0)
+    highest = np.r_[mapper.n_bins_non_missing_]  # exclusive upper bound per feature
+    binned = (rng.random((20_000, len(highest))) * (highest + 1)).astype(np.uint8)
+    binned[binned == highest] = mapper.missing_values_bin_idx_
+    binned = np.ascontiguousarray(binned)
+    reference = float(np.ravel(estimator._baseline_prediction)[0]) + sum(
+        tree.predict_binned(binned, mapper.missing_values_bin_idx_, 1)
+        for (tree,) in estimator._predictors
+    )
+    np.testing.assert_allclose(compiled.raw(binned), reference, rtol=0, atol=1e-10)
+
+
+def test_threads_split_large_batches_without_changing_scores(
+    bundle: scoring.Bundle, test_rows: pd.DataFrame
+) -> None:
+    many = test_rows.sample(12_000, replace=True, random_state=0)
+    one = scoring.predict(bundle.scorer, many, threads=1)
+    two = scoring.predict(bundle.scorer, many, threads=2)
+    assert np.array_equal(one, two)
+
+
+def test_a_model_not_matching_its_manifest_is_refused(pipeline_repo: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.skops"
+    shutil.copy2(pipeline_repo / "models/model.skops", model)
+    with model.open("r+b") as fh:
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 1]))
+    expected = persist.sha256_file(pipeline_repo / "models/model.skops")
+    with pytest.raises(persist.ModelFileError, match="the file was modified or replaced"):
+        persist.load(model, expected_sha256=expected)
+
+
+def test_a_model_file_with_untrusted_types_is_refused(tmp_path: Path) -> None:
+    evil = tmp_path / "model.skops"
+    evil.write_bytes(sio.dumps(FunctionTransformer(func=os.system)))
+    with pytest.raises(persist.ModelFileError, match=r"not trusted: posix.system"):
+        persist.load(evil, expected_sha256=persist.sha256_file(evil))
