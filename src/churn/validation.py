@@ -217,7 +217,7 @@ def passes(frame: pd.DataFrame, *, require_target: bool = True) -> bool:
         if values.dtype.kind != "f" and values.dtype.kind not in "iu":
             return False
         values = values.astype("float64", copy=False)
-        ok = ~np.isnan(values)
+        ok = np.isfinite(values)  # NaN and ±inf, which `check` both refuses
         if col.dtype == "int":
             ok &= values == np.round(values)
         if col.allowed is not None:

@@ -63,3 +63,11 @@ def test_infinite_values_are_reported_instead_of_crashing_the_cast(tmp_path: Pat
     assert "column 'call_failures': must be a finite number: 1 row(s) fail: line 5" in text
     assert "column 'customer_value': must be a finite number: 1 row(s) fail: line 6" in text
     assert "must not be empty" not in text
+
+
+def test_scoring_fast_path_refuses_infinity_as_check_does() -> None:
+    frame = validation.check(validation.read_csv(SAMPLE), str(SAMPLE)).head(20)
+    assert validation.passes(frame)
+    frame = frame.astype({"call_failures": "float64"})
+    frame.loc[frame.index[3], "call_failures"] = float("inf")
+    assert not validation.passes(frame)
