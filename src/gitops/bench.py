@@ -7,6 +7,7 @@ waited for (a stage command started by `dvc repro`). No sampling, no extra depen
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
@@ -44,7 +45,7 @@ def measure(
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=out, stderr=out)
         deadline = None if timeout_s is None else start + timeout_s
-        _pid, status, usage = _wait4(proc, deadline)
+        _pid, status, usage = wait_with_usage(proc, deadline)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -61,9 +62,10 @@ def measure(
     return result
 
 
-def _wait4(
-    proc: subprocess.Popen[bytes], deadline: float | None
+def wait_with_usage(
+    proc: subprocess.Popen[bytes], deadline: float | None = None
 ) -> tuple[int, int, os.struct_rusage]:
+    """Reap `proc` with its resource usage, killing it at `deadline` (a perf_counter time)."""
     if deadline is None:
         return os.wait4(proc.pid, 0)
     while True:
@@ -121,7 +123,7 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
 
 
 def _cell(value: object) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"

@@ -293,16 +293,14 @@ def api_rows(repo: Path, seconds: int, clients: int) -> list[Row]:
         m = bench.measure(load, repo, env=env(), timeout_s=seconds + 30)
     finally:
         server.terminate()
-        try:
-            server.wait(timeout=10)  # reaped by wait4 below; this only bounds the wait
-        except subprocess.TimeoutExpired:
-            server.kill()
-    # The server's own cost: CPU and peak memory over its whole life, from the kernel.
-    _pid, _status, usage = os.wait4(server.pid, 0) if server.returncode is None else (0, 0, None)
+        # Reaped here rather than by Popen.wait: the kernel hands over the server's own CPU
+        # time and peak memory over its whole life with its exit status.
+        _pid, status, usage = bench.wait_with_usage(server, time.perf_counter() + 15)
+        server.returncode = os.waitstatus_to_exitcode(status)
     served = bench.Measurement(
         wall_s=m.wall_s,
-        cpu_s=(usage.ru_utime + usage.ru_stime) if usage else float("nan"),
-        peak_mib=usage.ru_maxrss / 1024 if usage else float("nan"),
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_mib=usage.ru_maxrss / 1024,
         returncode=m.returncode,
         output=m.output,
     )
