@@ -65,3 +65,13 @@ format: install ## Fix lint findings and format the code
 clean: ## Remove generated files (keeps data, lockfiles and committed results)
 	rm -rf dist build reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- Review report and merge gates (src/gitops) ---------------------------------------
+
+.PHONY: report
+report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
+	$(RUN) gitops.report $(if $(BASE),--base "$(BASE)")
+
+.PHONY: bench-report
+bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
+	$(BIN)/python tests/benchmarks/bench_report.py

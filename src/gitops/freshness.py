@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from gitops.diffs import flatten
+
 FIX_COMMAND = "make run && git add dvc.lock models/ data/quality.json && git commit"
 
 
@@ -61,7 +63,7 @@ def lock_differences(
                 out.append(f"stage {name}: {path} changed since the results were committed")
         pa, pb = a.get("params") or {}, b.get("params") or {}
         for file in sorted(pa.keys() | pb.keys()):
-            fa, fb = pa.get(file) or {}, pb.get(file) or {}
+            fa, fb = flatten(pa.get(file) or {}), flatten(pb.get(file) or {})
             for key in sorted(fa.keys() | fb.keys()):
                 if _show(fa.get(key)) != _show(fb.get(key)):
                     out.append(

@@ -10,13 +10,13 @@ weights reproduces `metrics.json` exactly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
 
 from gitops.metrics import Ranked, compute
 
@@ -210,13 +210,25 @@ class DeLong:
     p_value: float
 
 
+def midranks(x: NDArray) -> FloatArray:
+    """1-based ranks with ties sharing their average rank (as in the Mann-Whitney U)."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    ends = np.r_[starts[1:], x.size]
+    ranks = np.empty(x.size)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def _placements(y: NDArray, score: NDArray) -> tuple[float, FloatArray, FloatArray]:
     """AUC and the structural components of DeLong et al. (1988), via midranks."""
     pos, neg = score[y == 1], score[y == 0]
     m, n = pos.size, neg.size
-    ranks_all = stats.rankdata(np.r_[pos, neg])
-    v10 = (ranks_all[:m] - stats.rankdata(pos)) / n  # share of negatives below each positive
-    v01 = 1.0 - (ranks_all[m:] - stats.rankdata(neg)) / m  # share of positives above each neg.
+    ranks_all = midranks(np.r_[pos, neg])
+    v10 = (ranks_all[:m] - midranks(pos)) / n  # share of negatives below each positive
+    v01 = 1.0 - (ranks_all[m:] - midranks(neg)) / m  # share of positives above each neg.
     return float(v10.mean()), v10, v01
 
 
@@ -241,5 +253,5 @@ def delong(y: NDArray, score_a: NDArray, score_b: NDArray | None = None) -> DeLo
     if var <= 0:
         p = 1.0 if auc_a == auc_b else 0.0
     else:
-        p = float(2 * stats.norm.sf(abs(auc_b - auc_a) / np.sqrt(var)))
+        p = math.erfc(abs(auc_b - auc_a) / math.sqrt(2 * var))
     return DeLong(auc_a, auc_b, var, p)
