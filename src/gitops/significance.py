@@ -11,7 +11,10 @@ weights reproduces `metrics.json` exactly.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +24,8 @@ from numpy.typing import NDArray
 from gitops.metrics import Ranked, compute
 
 FloatArray = NDArray[np.float64]
+#: Below this many resample x row cells a worker pool costs more than it saves.
+PARALLEL_CELLS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,10 @@ class Settings:
     max_resample_rows: int = 20_000_000
     #: Fewest resamples whatever the size: below this percentile endpoints get erratic.
     min_resamples: int = 100
-    #: Resamples x rows held in memory at once.
+    #: Resamples x rows held in memory at once (per worker).
     chunk_cells: int = 2_000_000
+    #: Worker processes for large test sets; 0 means one per CPU.
+    workers: int = 0
 
     def resamples_for(self, rows: int) -> int:
         budget = self.max_resample_rows // max(rows, 1)
@@ -144,26 +151,77 @@ def resample_weights(rng: np.random.Generator, count: int, rows: int) -> FloatAr
     return np.bincount(draws.ravel(), minlength=count * rows).reshape(count, rows).astype(float)
 
 
+@dataclass(frozen=True)
+class _Work:
+    """What every chunk of resamples needs; shared with worker processes by fork."""
+
+    base: Scored
+    change: Scored
+    base_ranked: Ranked
+    change_ranked: Ranked
+    paired: bool
+
+
+_SHARED: _Work | None = None
+
+
+def _chunk(work: _Work, count: int, seed: np.random.SeedSequence) -> dict[str, FloatArray]:
+    """`change - base` per metric for `count` resamples drawn from `seed`."""
+    change_seed, base_seed = seed.spawn(2)
+    w_change = resample_weights(np.random.default_rng(change_seed), count, work.change.y.size)
+    w_base = (
+        w_change
+        if work.paired
+        else resample_weights(np.random.default_rng(base_seed), count, work.base.y.size)
+    )
+    new = work.change.metrics(w_change, work.change_ranked)
+    old = work.base.metrics(w_base, work.base_ranked)
+    return {name: new[name] - old[name] for name in new.keys() & old.keys()}
+
+
+def _shared_chunk(task: tuple[int, np.random.SeedSequence]) -> dict[str, FloatArray]:
+    assert _SHARED is not None
+    return _chunk(_SHARED, *task)
+
+
 def bootstrap_deltas(
     base: Scored, change: Scored, settings: Settings, *, paired: bool
 ) -> tuple[dict[str, FloatArray], int]:
-    """Per-resample `change - base` for every metric, and the number of resamples used."""
+    """Per-resample `change - base` for every metric, and the number of resamples used.
+
+    Each chunk of resamples has its own seed (spawned from `settings.seed`), so the
+    result is the same whether chunks run in this process or in parallel workers.
+    """
+    global _SHARED
     rows = max(base.y.size, change.y.size)
     total = settings.resamples_for(rows)
-    base_rng, change_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
+    counts = list(_chunks(total, rows, settings.chunk_cells))
+    seeds = np.random.SeedSequence(settings.seed).spawn(len(counts))
+    work = _Work(
+        base,
+        change,
+        Ranked.of(base.y, base.score, base.value),
+        Ranked.of(change.y, change.score, change.value),
+        paired,
     )
-    base_ranked = Ranked.of(base.y, base.score, base.value)
-    change_ranked = Ranked.of(change.y, change.score, change.value)
-    parts: dict[str, list[FloatArray]] = {}
-    for count in _chunks(total, rows, settings.chunk_cells):
-        w_change = resample_weights(change_rng, count, change.y.size)
-        w_base = w_change if paired else resample_weights(base_rng, count, base.y.size)
-        new = change.metrics(w_change, change_ranked)
-        old = base.metrics(w_base, base_ranked)
-        for name in new.keys() & old.keys():
-            parts.setdefault(name, []).append(new[name] - old[name])
-    return {k: np.concatenate(v) for k, v in parts.items()}, total
+    workers = min(settings.workers or os.cpu_count() or 1, len(counts))
+    parallel = workers > 1 and total * rows >= PARALLEL_CELLS and _can_fork()
+    if parallel:
+        _SHARED = work
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                results = list(pool.map(_shared_chunk, zip(counts, seeds, strict=True)))
+        finally:
+            _SHARED = None
+    else:
+        results = [_chunk(work, c, s) for c, s in zip(counts, seeds, strict=True)]
+    names = results[0].keys()
+    return {k: np.concatenate([r[k] for r in results]) for k in names}, total
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def percentile_interval(deltas: FloatArray, confidence: float) -> Interval | None:
@@ -179,7 +237,7 @@ def compare(base: Scored, change: Scored, settings: Settings) -> Comparison:
     """Intervals of every metric's delta, paired on row ids when the rows allow it."""
     aligned, reason = align(base, change)
     paired = aligned is not None
-    shared = int(np.isin(change.row_id, base.row_id).sum())
+    shared = int(pd.Index(change.row_id).isin(base.row_id).sum())
     deltas, used = bootstrap_deltas(
         base if aligned is None else aligned, change, settings, paired=paired
     )
