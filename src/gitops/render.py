@@ -83,14 +83,19 @@ def table(header: list[str], rows: list[list[str]], align: str = "") -> str:
 
 
 def verdict_line(report: dict[str, Any]) -> str:
+    """Pass or fail, naming what failed (by metric: the gates table has the rules)."""
     gates = report["gates"]
     failing = [g for g in gates if g["verdict"] == "fail"]
     warns = [g for g in gates if g["verdict"] == "warn"]
-    tail = f" ({len(warns)} warning{'s' * (len(warns) != 1)})" if warns else ""
+
+    def names(items: list[dict[str, Any]]) -> str:
+        return ", ".join(dict.fromkeys(g.get("label") or g["rule"] for g in items))
+
+    tail = f" · ⚠️ warning: {names(warns)}" if warns else ""
     if failing:
-        names = "; ".join(g["rule"] for g in failing)
-        return f"## ❌ Gates failed: {names}{tail}"
-    judged = [g for g in gates if g["verdict"] != "skip"]
+        count = f"{len(failing)} gate{'s' * (len(failing) != 1)} failed"
+        return f"## ❌ {count}: {names(failing)}{tail}"
+    judged = [g for g in gates if g["verdict"] in ("pass", "warn")]
     return f"## ✅ All {len(judged)} gates pass{tail}"
 
 
@@ -258,8 +263,16 @@ def data_section(report: dict[str, Any]) -> Section:
             _code((sha["change"] or "")[:12] or None),
         ]
     )
-    head = "Unchanged." if not data["changed"] else "The data changed."
-    body = head + "\n\n" + table(["", "Base", "Change"], rows, "lrr")
+    grid = table(["", "Base", "Change"], rows, "lrr")
+    if data["changed"] or not data["available"]["base"]:
+        body = ("The data changed." if data["changed"] else "No base to compare.") + "\n\n" + grid
+    else:
+        rate = _num(s["label_rate"]["change"], True)
+        body = (
+            f"Unchanged: {_num(s['rows_in']['change'])} raw rows, "
+            f"{_num(s['rows_out']['change'])} after validation, churn rate {rate}."
+            f"\n\n<details><summary>Details</summary>\n\n{grid}\n\n</details>"
+        )
     if data["schema"]:
         body += "\n\nSchema changes:\n\n" + table(
             ["Column", "Base", "Change"],

@@ -186,7 +186,16 @@ def build(
             failing_base = [
                 _name_segment(v.rule, top_fraction) for v in old if v.verdict == gates.FAIL
             ]
-    verdict_json = [v.to_json() | {"rule": _name_segment(v.rule, top_fraction)} for v in verdicts]
+    verdict_json = [
+        v.to_json()
+        | {
+            "rule": _name_segment(v.rule, top_fraction),
+            "label": _name_segment(gates.label(v.metric), top_fraction)
+            if v.metric
+            else "Stale results",
+        }
+        for v in verdicts
+    ]
     return {
         "verdict": gates.overall(verdicts),
         "failing": [v["rule"] for v in verdict_json if v["verdict"] == gates.FAIL],
