@@ -117,8 +117,8 @@ def notes(report: dict[str, Any]) -> list[str]:
         if policy["verdict_under_base_gates"] is not None:
             under = policy["verdict_under_base_gates"]
             line += f" Under the base's gates it would **{under}**"
-            failing = policy["failing_under_base_gates"]
-            line += f" ({'; '.join(failing)})." if failing else "."
+            rescued = policy["only_failing_under_base_gates"]
+            line += f"; these would fail there only: {'; '.join(rescued)}." if rescued else "."
         out.append(line)
     comp = report["comparison"]
     conf = f"{100 * comp.get('confidence', 0.95):g}%"

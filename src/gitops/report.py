@@ -183,8 +183,11 @@ def build(
         if old_policy is not None:
             old = gates.decide(old_policy, change.metrics, deltas, stale)
             under_base = gates.overall(old)
+            failing_now = {v.id for v in verdicts if v.verdict == gates.FAIL}
             failing_base = [
-                _name_segment(v.rule, top_fraction) for v in old if v.verdict == gates.FAIL
+                _name_segment(v.rule, top_fraction)
+                for v in old
+                if v.verdict == gates.FAIL and v.id not in failing_now
             ]
     verdict_json = [
         v.to_json()
@@ -208,7 +211,7 @@ def build(
             "changed": bool(policy_keys),
             "keys": policy_keys,
             "verdict_under_base_gates": under_base,
-            "failing_under_base_gates": failing_base,
+            "only_failing_under_base_gates": failing_base,
         },
         "params": param_changes,
         "data": diffs.data_changes(base.quality, change.quality),

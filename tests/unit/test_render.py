@@ -153,6 +153,7 @@ def test_policy_change_is_flagged_with_the_verdict_under_the_old_gates() -> None
     report, plots = make(snapshot(1.0, 1, strict), snapshot(1.0, 2, loose))
     assert report["policy"]["changed"]
     assert report["policy"]["verdict_under_base_gates"] == "fail"
+    assert report["policy"]["only_failing_under_base_gates"] == ["ROC AUC ≥ 0.999"]
     text, _ = render.render(report, plots, 60_000)
     assert "**Policy change.**" in text
     assert "it would **fail**" in text
