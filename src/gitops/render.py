@@ -96,7 +96,7 @@ def verdict_line(report: dict[str, Any]) -> str:
         count = f"{len(failing)} gate{'s' * (len(failing) != 1)} failed"
         return f"## ❌ {count}: {names(failing)}{tail}"
     judged = [g for g in gates if g["verdict"] in ("pass", "warn")]
-    return f"## ✅ All {len(judged)} gates pass{tail}"
+    return f"## ✅ All gates pass ({len(judged)} checked){tail}"
 
 
 def notes(report: dict[str, Any]) -> list[str]:

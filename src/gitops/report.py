@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report: {err}", file=sys.stderr)
         return 2
     write_atomic(root / cfg["output"], text)
-    write_atomic(root / cfg["json"], json.dumps(report, indent=2) + "\n")
+    write_atomic(root / cfg["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as fh:
