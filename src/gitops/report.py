@@ -43,11 +43,13 @@ def settings_from(params: Mapping[str, Any]) -> tuple[dict[str, Any], significan
     boot = {
         k: section.pop(k) for k in list(section) if k in significance.Settings.__dataclass_fields__
     }
+    for key, value in boot.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"params.yaml: report.{key} must be a number, got {value!r}")
+        if key != "confidence":
+            boot[key] = int(value)
     cfg = DEFAULTS | section
-    try:
-        settings = significance.Settings(**boot)
-    except TypeError as err:
-        raise ValueError(f"params.yaml: report section: {err}") from None
+    settings = significance.Settings(**boot)
     if not 0 < settings.confidence < 1:
         raise ValueError("params.yaml: report.confidence must be between 0 and 1")
     if settings.resamples < 2:

@@ -6,6 +6,7 @@ import pytest
 
 from gitops.gates import FAIL, PASS, SKIP, WARN, Policy, Rule, decide, overall, parse
 from gitops.metrics import METRICS
+from gitops.report import settings_from
 
 KNOWN = set(METRICS)
 
@@ -87,3 +88,23 @@ def test_stale_results_fail_or_warn_as_configured() -> None:
     assert decide(Policy(()), {}, None, [])[0].verdict == PASS
     assert overall(decide(Policy((), "warn"), {}, None, ["x"])) == PASS
     assert overall(decide(Policy(()), {}, None, ["x"])) == FAIL
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"resamples": "many"}, "report.resamples must be a number"),
+        ({"confidence": 1.5}, "report.confidence must be between 0 and 1"),
+        ({"resample": 10}, "unknown key(s) under report: resample"),
+    ],
+)
+def test_report_settings_errors_name_the_key(section: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=r"params\.yaml") as err:
+        settings_from({"report": section})
+    assert message in str(err.value)
+
+
+def test_report_settings_defaults() -> None:
+    cfg, settings = settings_from({})
+    assert cfg["max_chars"] == 60_000
+    assert settings.confidence == 0.95
