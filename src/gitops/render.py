@@ -129,7 +129,7 @@ def notes(report: dict[str, Any]) -> list[str]:
         )
     elif comp["mode"] == "unpaired":
         out.append(
-            f"🔬 The test rows differ ({comp['reason']}; {comp['rows_shared']:,} shared), so "
+            f"🔬 The test rows differ ({comp['reason']}; {comp['rows_shared']:,} in both), so "
             f"the revisions are compared **unpaired** (independent resamples, "
             f"{comp['resamples']:,} each, {conf} intervals): wider intervals, a moved metric "
             "may reflect the data as much as the model."

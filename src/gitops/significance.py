@@ -123,14 +123,14 @@ class Comparison:
 def align(base: Scored, change: Scored) -> tuple[Scored, str] | tuple[None, str]:
     """`base` reordered to `change`'s rows when both scored the same rows; else a reason."""
     if base.row_id.size != change.row_id.size:
-        return None, f"test rows differ in number ({base.row_id.size} vs {change.row_id.size})"
+        return None, f"{base.row_id.size:,} rows at the base, {change.row_id.size:,} in the change"
     pos = pd.Index(base.row_id)
     if not pos.is_unique or not pd.Index(change.row_id).is_unique:
         return None, "row ids are not unique, so rows cannot be matched"
     idx = pos.get_indexer(change.row_id)
     if (idx < 0).any():
         missing = int((idx < 0).sum())
-        return None, f"{missing} test rows of the change are not in the base's test set"
+        return None, f"{missing:,} of the change's rows are not in the base's test set"
     aligned = base.take(idx)
     if not np.array_equal(aligned.y, change.y):
         return None, "the same rows carry different labels in the two revisions"

@@ -99,7 +99,7 @@ def test_rows_are_paired_by_id_whatever_their_order() -> None:
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda s: s.take(np.arange(s.y.size - 1)), "differ in number"),
+        (lambda s: s.take(np.arange(s.y.size - 1)), "rows at the base"),
         (lambda s: Scored(s.row_id, 1 - s.y, s.score, s.value, 0.5, 0.1), "different labels"),
         (
             lambda s: Scored(np.r_[s.row_id[:-1], ["new"]], s.y, s.score, s.value, 0.5, 0.1),
