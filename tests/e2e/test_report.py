@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,9 @@ def test_weaker_model_fails_also_from_a_depth_2_clone_of_the_merge_commit(
     assert verdict_line.startswith("## ❌")
     assert "Average precision" in verdict_line
     assert "min.average_precision" in {g["id"] for g in data["gates"] if g["verdict"] == "fail"}
+    headings = re.findall(r"^### (\w+)", text, flags=re.M)
+    assert headings == ["Gates", "Metrics", "Params", "Data", "Charts"]
+    assert text.count("```mermaid") == 4
     ap = next(m for m in data["metrics"] if m["name"] == "average_precision")
     assert ap["significant"]
     assert ap["direction"] == "worse"
