@@ -165,6 +165,16 @@ package: install ## Build the model wheel, model card, metrics and SHA256SUMS in
 openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
 	$(BIN)/churn openapi --output docs/openapi.json --version unreleased
 
+# --- Review report and merge gates (src/gitops) ---------------------------------------
+
+.PHONY: report
+report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
+	$(RUN) gitops.report $(if $(BASE),--base "$(BASE)")
+
+.PHONY: bench-report
+bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
+	$(BIN)/python tests/benchmarks/bench_report.py
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 

@@ -66,3 +66,9 @@ def changed_files(a: str, b: str, cwd: Path = Path(), paths: list[str] | None = 
 
 def tags(pattern: str, cwd: Path = Path()) -> list[str]:
     return [t for t in _git(["tag", "--list", pattern], cwd).stdout.decode().splitlines() if t]
+
+
+def dirty(cwd: Path = Path()) -> bool:
+    """Whether tracked files differ from HEAD (the workspace holds uncommitted changes)."""
+    out = _git(["status", "--porcelain", "--untracked-files=no"], cwd).stdout
+    return bool(out.strip())

@@ -1,0 +1,97 @@
+"""What changed between two revisions besides the model's numbers: params and data.
+
+Pure functions over parsed params.yaml and data/quality.json, so the report shows the
+cause next to the effect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+#: Params whose change alters the merge policy rather than the model.
+POLICY_PREFIXES = ("gates.",)
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """`{'a': {'b': 1}}` -> `{'a.b': 1}`; lists stay whole values."""
+    if isinstance(tree, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out |= flatten(value, f"{prefix}{key}.")
+        if not tree and prefix:
+            out[prefix[:-1]] = {}
+        return out
+    return {prefix[:-1]: tree} if prefix else {}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def params_changes(base: Mapping[str, Any] | None, change: Mapping[str, Any]) -> list[dict]:
+    """Every flattened key whose value differs; `base`/`change` None when absent."""
+    old, new = flatten(base or {}), flatten(change)
+    rows = []
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        if key in old and key in new and _text(a) == _text(b):
+            continue
+        rows.append(
+            {
+                "key": key,
+                "base": _text(a) if key in old else None,
+                "change": _text(b) if key in new else None,
+                "policy": key.startswith(POLICY_PREFIXES),
+            }
+        )
+    return rows
+
+
+def _dropped(quality: Mapping[str, Any] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in (quality or {}).get("dropped") or []:
+        out[str(item.get("reason"))] = int(item.get("rows") or 0)
+    return out
+
+
+def data_changes(
+    base: Mapping[str, Any] | None, change: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Rows, label rate, validation drops and schema differences, base against change."""
+    base_q, change_q = base or {}, change or {}
+    fields = ("rows_in", "rows_out", "positives", "label_rate", "sha256")
+    summary = {f: {"base": base_q.get(f), "change": change_q.get(f)} for f in fields}
+    drops_a, drops_b = _dropped(base), _dropped(change)
+    dropped = [
+        {"reason": r, "base": drops_a.get(r), "change": drops_b.get(r)}
+        for r in list(drops_b) + [r for r in drops_a if r not in drops_b]
+    ]
+    cols_a = dict(base_q.get("columns") or {})
+    cols_b = dict(change_q.get("columns") or {})
+    schema = [
+        {"column": c, "base": cols_a.get(c), "change": cols_b.get(c)}
+        for c in list(cols_b) + [c for c in cols_a if c not in cols_b]
+        if cols_a.get(c) != cols_b.get(c)
+    ]
+    findings_a = list(base_q.get("findings") or [])
+    findings_b = list(change_q.get("findings") or [])
+    return {
+        "available": {"base": base is not None, "change": change is not None},
+        "summary": summary,
+        "dropped": dropped,
+        "schema": schema if base is not None else [],
+        "findings_new": [f for f in findings_b if f not in findings_a],
+        "findings_gone": [f for f in findings_a if f not in findings_b],
+        "changed": base is not None
+        and (
+            any(v["base"] != v["change"] for v in summary.values())
+            or bool(schema)
+            or drops_a != drops_b
+        ),
+    }

@@ -1,0 +1,172 @@
+"""Merge gates: rules in params.yaml, decided against measured values and their noise.
+
+Absolute gates (`min`, `max`) judge the change's measured value. Regression gates
+(`max_regression`) judge the move against the base and take noise into account: a drop
+beyond the allowance fails only when it is also significant (the interval of the delta
+excludes zero); a drop beyond the allowance that resampling could explain is a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitops.metrics import METRICS
+
+PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
+STALE_MODES = ("fail", "warn")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "min", "max" or "max_regression"
+    metric: str
+    limit: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}.{self.metric}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    stale_results: str = "fail"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str
+    rule: str  # the rule in words
+    metric: str | None
+    value: float | None
+    threshold: float | None
+    verdict: str
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def label(metric: str) -> str:
+    info = METRICS.get(metric)
+    return info.label if info else metric
+
+
+def higher_is_better(metric: str) -> bool:
+    info = METRICS.get(metric)
+    return True if info is None else info.higher_is_better
+
+
+def limit_text(metric: str, x: float, *, change: bool = False) -> str:
+    """A limit as the report shows the metric: business shares in percent (points)."""
+    info = METRICS.get(metric)
+    if info and info.kind == "business":
+        return f"{100 * x:g} pp" if change else f"{100 * x:g}%"
+    return f"{x:g}"
+
+
+def parse(gates: Mapping[str, Any] | None, known: set[str], where: str = "params.yaml") -> Policy:
+    """Rules from the `gates:` section, with errors that name the offending key."""
+    gates = dict(gates or {})
+    rules: list[Rule] = []
+    for kind in ("min", "max", "max_regression"):
+        section = gates.pop(kind, None) or {}
+        if not isinstance(section, Mapping):
+            raise ValueError(f"{where}: gates.{kind} must map metric names to numbers")
+        for metric, limit in section.items():
+            if metric not in known:
+                raise ValueError(
+                    f"{where}: gates.{kind}.{metric} is not a metric; "
+                    f"known metrics: {', '.join(sorted(known))}"
+                )
+            if isinstance(limit, bool) or not isinstance(limit, int | float):
+                raise ValueError(f"{where}: gates.{kind}.{metric} must be a number, got {limit!r}")
+            if kind == "max_regression" and limit < 0:
+                raise ValueError(f"{where}: gates.max_regression.{metric} must be >= 0")
+            rules.append(Rule(kind, str(metric), float(limit)))
+    stale = gates.pop("stale_results", "fail")
+    if stale not in STALE_MODES:
+        raise ValueError(
+            f"{where}: gates.stale_results must be one of {STALE_MODES}, got {stale!r}"
+        )
+    if gates:
+        raise ValueError(
+            f"{where}: unknown key(s) under gates: {', '.join(map(str, gates))} "
+            "(expected min, max, max_regression, stale_results)"
+        )
+    return Policy(tuple(rules), stale)
+
+
+def regression(metric: str, delta: float) -> float:
+    """How much worse the change is (positive = worse), whatever the metric's direction."""
+    return -delta if higher_is_better(metric) else delta
+
+
+def decide(
+    policy: Policy,
+    new: Mapping[str, float],
+    deltas: Mapping[str, Mapping[str, Any]] | None,
+    stale: list[str] | None,
+) -> list[Verdict]:
+    """One verdict per rule. `deltas[metric]` holds `delta` and optionally `interval` (lo, hi).
+
+    `deltas` is None when there is no base; `stale` lists mismatches between committed
+    and reproduced results (None when not checked).
+    """
+    out = [_decide_rule(rule, new, deltas) for rule in policy.rules]
+    if stale is not None:
+        if stale:
+            verdict = FAIL if policy.stale_results == "fail" else WARN
+            note = f"{len(stale)} difference(s) between committed and reproduced results"
+        else:
+            verdict, note = PASS, ""
+        out.append(
+            Verdict(
+                "stale_results",
+                "Committed results match what the pipeline reproduces",
+                None,
+                None,
+                None,
+                verdict,
+                note,
+            )
+        )
+    return out
+
+
+def _decide_rule(
+    rule: Rule, new: Mapping[str, float], deltas: Mapping[str, Mapping[str, Any]] | None
+) -> Verdict:
+    name = label(rule.metric)
+    if rule.kind in ("min", "max"):
+        sign = "≥" if rule.kind == "min" else "≤"
+        text = f"{name} {sign} {limit_text(rule.metric, rule.limit)}"
+        value = new.get(rule.metric)
+        if value is None:
+            return Verdict(rule.id, text, rule.metric, None, rule.limit, FAIL, "metric missing")
+        ok = value >= rule.limit if rule.kind == "min" else value <= rule.limit
+        return Verdict(rule.id, text, rule.metric, value, rule.limit, PASS if ok else FAIL)
+    text = f"{name}: drop ≤ {limit_text(rule.metric, rule.limit, change=True)} vs base"
+    move = (deltas or {}).get(rule.metric)
+    if deltas is None or move is None or move.get("delta") is None:
+        return Verdict(rule.id, text, rule.metric, None, rule.limit, SKIP, "no base to compare")
+    worse = regression(rule.metric, float(move["delta"]))
+    if worse <= rule.limit:
+        return Verdict(rule.id, text, rule.metric, worse, rule.limit, PASS)
+    interval = move.get("interval")
+    if interval is None:
+        return Verdict(
+            rule.id, text, rule.metric, worse, rule.limit, FAIL, "no interval: judged on the value"
+        )
+    low, high = interval
+    if (high < 0) if higher_is_better(rule.metric) else (low > 0):
+        return Verdict(rule.id, text, rule.metric, worse, rule.limit, FAIL, "significant")
+    return Verdict(
+        rule.id, text, rule.metric, worse, rule.limit, WARN, "beyond the allowance but within noise"
+    )
+
+
+def overall(verdicts: list[Verdict]) -> str:
+    return FAIL if any(v.verdict == FAIL for v in verdicts) else PASS

@@ -1,0 +1,291 @@
+"""`make report`: compare the reproduced workspace with a base revision, decide the gates.
+
+Writes the pull-request comment (`reports/pr_report.md`) and its machine-readable twin
+(`reports/pr_report.json`), appends the comment to the GitHub job summary when running in
+Actions, and exits 1 when a gate fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitops import charts, diffs, freshness, gates, git, render, significance
+from gitops.metrics import METRICS
+from gitops.snapshot import Snapshot, from_git, from_workspace
+
+DEFAULTS: dict[str, Any] = {
+    "base_branch": "main",
+    "output": "reports/pr_report.md",
+    "json": "reports/pr_report.json",
+    "max_chars": 60_000,
+    "metric_tolerance": 1e-6,
+}
+
+
+def settings_from(params: Mapping[str, Any]) -> tuple[dict[str, Any], significance.Settings]:
+    """The `report:` section with defaults, and the bootstrap settings within it."""
+    section = dict(params.get("report") or {})
+    known = set(DEFAULTS) | set(significance.Settings.__dataclass_fields__)
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ValueError(
+            f"params.yaml: unknown key(s) under report: {', '.join(unknown)} "
+            f"(expected {', '.join(sorted(known))})"
+        )
+    boot = {
+        k: section.pop(k) for k in list(section) if k in significance.Settings.__dataclass_fields__
+    }
+    for key, value in boot.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"params.yaml: report.{key} must be a number, got {value!r}")
+        if key != "confidence":
+            boot[key] = int(value)
+    cfg = DEFAULTS | section
+    settings = significance.Settings(**boot)
+    if not 0 < settings.confidence < 1:
+        raise ValueError("params.yaml: report.confidence must be between 0 and 1")
+    if settings.resamples < 2:
+        raise ValueError("params.yaml: report.resamples must be at least 2")
+    return cfg, settings
+
+
+def resolve_base(base: str | None, branch: str, root: Path) -> tuple[str, str]:
+    """The base commit and how it was chosen: explicit, or the merge base with `branch`."""
+    if base:
+        return git.resolve(base, root), f"`{base}`"
+    for candidate in (branch, f"origin/{branch}"):
+        try:
+            git.resolve(candidate, root)
+        except git.GitError:
+            continue
+        return git.merge_base(candidate, "HEAD", root), f"merge base with `{candidate}`"
+    raise git.GitError(
+        f"no base given and neither '{branch}' nor 'origin/{branch}' is in this clone; "
+        f"pass BASE=<rev> or fetch it: `git fetch origin {branch}`"
+    )
+
+
+def _metric_opts(
+    params: Mapping[str, Any] | None, fallback: Mapping[str, Any]
+) -> tuple[float, float]:
+    section = (params or {}).get("metrics") or fallback.get("metrics") or {}
+    return float(section.get("threshold", 0.5)), float(section.get("top_fraction", 0.1))
+
+
+def _compare(base: Snapshot, change: Snapshot, settings: significance.Settings) -> dict[str, Any]:
+    """Comparison metadata plus intervals, or why there are none."""
+    if base.metrics is None:
+        return {"mode": "no base", "reason": "no metrics file committed there", "intervals": {}}
+    if change.predictions is None or base.predictions is None:
+        side = "change" if change.predictions is None else "base"
+        return {"mode": "none", "reason": f"no predictions file at the {side}", "intervals": {}}
+    params = change.params or {}
+    b = significance.Scored.of(base.predictions, *_metric_opts(base.params, params))
+    c = significance.Scored.of(change.predictions, *_metric_opts(change.params, params))
+    start = time.perf_counter()
+    result = significance.compare(b, c, settings)
+    return {
+        "mode": result.mode,
+        "reason": result.reason,
+        "rows_base": result.rows_base,
+        "rows_change": result.rows_change,
+        "rows_shared": result.rows_shared,
+        "resamples": result.resamples,
+        "seed": result.seed,
+        "confidence": result.confidence,
+        "seconds": round(time.perf_counter() - start, 3),
+        "roc_auc_delong_p": result.delong_p,
+        "intervals": {k: [v.low, v.high] for k, v in result.intervals.items()},
+    }
+
+
+def metric_rows(
+    base: Mapping[str, float] | None, change: Mapping[str, float], intervals: Mapping[str, list]
+) -> list[dict[str, Any]]:
+    """Business metrics first, then statistical ones, then any the registry does not know."""
+    names = [n for n in METRICS if n in change and METRICS[n].kind == "business"]
+    names += [n for n in METRICS if n in change and METRICS[n].kind != "business"]
+    names += sorted(n for n in change if n not in METRICS)
+    rows = []
+    for name in names:
+        info = METRICS.get(name)
+        higher = info.higher_is_better if info else True
+        old = None if base is None else base.get(name)
+        new = float(change[name])
+        d = None if old is None else new - float(old)
+        iv = intervals.get(name) if d is not None else None
+        sig = None if iv is None else bool(iv[0] > 0 or iv[1] < 0)
+        direction = None if not sig else ("better" if (iv[0] > 0) == higher else "worse")
+        rows.append(
+            {
+                "name": name,
+                "label": info.label if info else name,
+                "kind": info.kind if info else "statistical",
+                "higher_is_better": higher,
+                "base": None if old is None else float(old),
+                "change": new,
+                "delta": d,
+                "interval": iv,
+                "significant": sig,
+                "direction": direction,
+            }
+        )
+    return rows
+
+
+def _name_segment(text: str, top_fraction: float) -> str:
+    """'top segment' in a metric's label, made concrete: 'top 10%'."""
+    return text.replace("top segment", f"top {100 * top_fraction:g}%")
+
+
+def build(
+    base: Snapshot | None,
+    change: Snapshot,
+    head: Snapshot,
+    revisions: dict[str, Any],
+    run_url: str | None = None,
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data; pure apart from the bootstrap's arithmetic."""
+    params = change.params or {}
+    cfg, settings = settings_from(params)
+    if change.metrics is None:
+        raise ValueError("no metrics in the workspace: run the pipeline first (`make run`)")
+    base = base or Snapshot()
+    known = set(METRICS) | set(change.metrics)
+    policy = gates.parse(params.get("gates"), known)
+    comparison = _compare(base, change, settings)
+    intervals = comparison.pop("intervals")
+    rows = metric_rows(base.metrics, change.metrics, intervals)
+    top_fraction = _metric_opts(change.params, params)[1]
+    for row in rows:
+        row["label"] = _name_segment(row["label"], top_fraction)
+    deltas = None if base.metrics is None else {r["name"]: r for r in rows}
+    stale = freshness.lock_differences(head.lock, change.lock)
+    stale += freshness.metric_differences(
+        head.metrics, change.metrics, float(cfg["metric_tolerance"])
+    )
+    verdicts = gates.decide(policy, change.metrics, deltas, stale)
+    param_changes = diffs.params_changes(base.params, params) if base.params is not None else []
+    policy_keys = [c["key"] for c in param_changes if c["policy"]]
+    under_base: str | None = None
+    failing_base: list[str] = []
+    if policy_keys and base.params is not None:
+        try:
+            old_policy = gates.parse(base.params.get("gates"), known, "params.yaml at the base")
+        except ValueError:
+            old_policy = None
+        if old_policy is not None:
+            old = gates.decide(old_policy, change.metrics, deltas, stale)
+            under_base = gates.overall(old)
+            failing_now = {v.id for v in verdicts if v.verdict == gates.FAIL}
+            failing_base = [
+                _name_segment(v.rule, top_fraction)
+                for v in old
+                if v.verdict == gates.FAIL and v.id not in failing_now
+            ]
+    verdict_json = [
+        v.to_json()
+        | {
+            "rule": _name_segment(v.rule, top_fraction),
+            "label": _name_segment(gates.label(v.metric), top_fraction)
+            if v.metric
+            else "Stale results",
+        }
+        for v in verdicts
+    ]
+    return {
+        "verdict": gates.overall(verdicts),
+        "failing": [v["rule"] for v in verdict_json if v["verdict"] == gates.FAIL],
+        "warnings": [v["rule"] for v in verdict_json if v["verdict"] == gates.WARN],
+        "revisions": revisions,
+        "comparison": comparison,
+        "metrics": rows,
+        "gates": verdict_json,
+        "policy": {
+            "changed": bool(policy_keys),
+            "keys": policy_keys,
+            "verdict_under_base_gates": under_base,
+            "only_failing_under_base_gates": failing_base,
+        },
+        "params": param_changes,
+        "data": diffs.data_changes(base.quality, change.quality),
+        "stale": {"differences": stale, "fix": freshness.FIX_COMMAND},
+        "run_url": run_url,
+        "omitted": [],
+    }
+
+
+def run_url(environ: Mapping[str, str]) -> str | None:
+    keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    if all(environ.get(k) for k in keys):
+        server, repo, run = (environ[k] for k in keys)
+        return f"{server}/{repo}/actions/runs/{run}"
+    return None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def generate(
+    root: Path, base_rev: str | None, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Read both revisions, build the report and render the comment (and the config used)."""
+    change = from_workspace(root)
+    cfg, _ = settings_from(change.params or {})
+    head_sha = git.resolve("HEAD", root)
+    base_sha, how = resolve_base(base_rev, str(cfg["base_branch"]), root)
+    revisions = {
+        "base": {"rev": base_rev or cfg["base_branch"], "sha": base_sha, "how": how},
+        "change": {"sha": head_sha, "dirty": git.dirty(root)},
+    }
+    base = from_git(base_sha, root)
+    report = build(base, change, from_git(head_sha, root), revisions, run_url(environ))
+    plots = charts.all_charts(base.plots, change.plots)
+    text, omitted = render.render(report, plots, int(cfg["max_chars"]))
+    report["omitted"] = omitted
+    return report, text, cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gitops report", description=__doc__)
+    parser.add_argument("--base", default=os.environ.get("BASE") or None, help="base revision")
+    parser.add_argument("--root", default=".", help="repository root (the workspace)")
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    try:
+        report, text, cfg = generate(root, args.base, os.environ)
+    except (git.GitError, ValueError, KeyError) as err:
+        print(f"report: {err}", file=sys.stderr)
+        return 2
+    write_atomic(root / cfg["output"], text)
+    write_atomic(root / cfg["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    status = report["verdict"]
+    print(f"report: {status} -> {cfg['output']}, {cfg['json']}")
+    for rule in report["failing"]:
+        print(f"  failed: {rule}")
+    return 1 if status == gates.FAIL else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The comment's structure, its agreement with the JSON, and cutting it to GitHub's limit."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gitops import charts, render
+from gitops.curves import all_curves
+from gitops.metrics import METRICS, point
+from gitops.report import build
+from gitops.snapshot import Snapshot
+
+PARAMS = {
+    "train": {"model": "hist_gradient_boosting", "seed": 42},
+    "metrics": {"threshold": 0.5, "top_fraction": 0.1},
+    "gates": {
+        "min": {"roc_auc": 0.8, "average_precision": 0.5},
+        "max_regression": {"roc_auc": 0.01, "top_churners_caught": 0.05},
+    },
+    "report": {"resamples": 200, "seed": 1},
+}
+QUALITY = {
+    "rows_in": 1000,
+    "rows_out": 950,
+    "positives": 150,
+    "label_rate": 0.158,
+    "sha256": "ab" * 32,
+    "dropped": [{"reason": "duplicate", "rows": 50, "example_lines": [3]}],
+    "columns": {"age": "int, feature, >= 0", "churn": "int, target, one of 0, 1"},
+    "findings": [],
+}
+LOCK = {"schema": "2.0", "stages": {"train": {"cmd": "train", "deps": [], "params": {}}}}
+
+
+def snapshot(noise: float, seed: int, params: dict | None = None) -> Snapshot:
+    rng = np.random.default_rng(seed)
+    n = 400
+    y = (np.random.default_rng(0).random(n) < 0.2).astype(float)
+    score = 1 / (1 + np.exp(-(3 * (y - 0.5) + rng.normal(0, noise, n))))
+    value = np.random.default_rng(1).gamma(2, 500, n)
+    preds = pd.DataFrame(
+        {"row_id": [f"{i:016x}" for i in range(n)], "label": y, "score": score, "value": value}
+    )
+    return Snapshot(
+        params=params or PARAMS,
+        metrics=point(y, score, value, threshold=0.5, top_fraction=0.1),
+        predictions=preds,
+        plots=all_curves(y, score),
+        quality=QUALITY,
+        lock=LOCK,
+    )
+
+
+def make(base: Snapshot | None, change: Snapshot) -> tuple[dict, list[str]]:
+    revisions = {
+        "base": {"rev": "main", "sha": "a" * 40, "how": "merge base with `main`"},
+        "change": {"sha": "b" * 40, "dirty": False},
+    }
+    report = build(base, change, change, revisions, "https://github.example/o/r/actions/runs/1")
+    plots = charts.all_charts(base.plots if base else {}, change.plots)
+    return report, plots
+
+
+def tables(text: str) -> list[list[str]]:
+    """Consecutive table lines, grouped."""
+    out, cur = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cur.append(line)
+        elif cur:
+            out.append(cur)
+            cur = []
+    return out + ([cur] if cur else [])
+
+
+def cells(line: str) -> int:
+    return len(re.split(r"(?<!\\)\|", line.strip())) - 2
+
+
+def mermaid_blocks(text: str) -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)\n```", text, flags=re.S)
+
+
+def test_sections_tables_and_charts_are_well_formed() -> None:
+    report, plots = make(snapshot(1.0, 1), snapshot(3.0, 2))
+    text, omitted = render.render(report, plots, 60_000)
+    assert omitted == []
+    headings = re.findall(r"^### (\w+)", text, flags=re.M)
+    assert headings == ["Gates", "Metrics", "Params", "Data", "Charts"]
+    assert text.startswith("## ")
+    assert text.rstrip().endswith(render.MARKER)
+    for block in tables(text):
+        widths = {cells(line) for line in block}
+        assert len(widths) == 1, block
+        assert re.fullmatch(r"\|( :?-+:? \|)+", block[1])
+    blocks = mermaid_blocks(text)
+    assert len(blocks) == 4
+    for block in blocks:
+        lines = block.splitlines()
+        assert lines[0].startswith("%%{init: ")
+        assert lines[0].endswith("}%%")
+        assert lines[1] == "xychart-beta"
+        assert re.fullmatch(r'    title ".+"', lines[2])
+        assert re.fullmatch(r'    x-axis ".+" (\[.+\]|[\d.]+ --> [\d.]+)', lines[3])
+        assert re.fullmatch(r'    y-axis ".+" 0 --> 1', lines[4])
+        series = [ln for ln in lines[5:] if ln.startswith("    line ")]
+        assert len(series) >= 2
+        lengths = {len(ln.split("[", 1)[1].rstrip("]").split(",")) for ln in series}
+        assert len(lengths) == 1
+        x = lines[3]
+        if "[" in x:  # categorical axis: one value per category
+            assert lengths == {len(x.split("[", 1)[1].rstrip("]").split(","))}
+    assert text.count("```") % 2 == 0
+
+
+def test_markdown_agrees_with_the_json() -> None:
+    report, plots = make(snapshot(0.3, 1), snapshot(4.0, 2))  # a much weaker change
+    text, _ = render.render(report, plots, 60_000)
+    assert report["verdict"] == "fail"
+    first = text.splitlines()[0]
+    assert first.startswith("## ❌")
+    assert report["failing"]
+    for gate in report["gates"]:
+        if gate["verdict"] == "fail":
+            assert gate["label"] in first
+    metric_table = next(t for t in tables(text) if "Metric" in t[0])
+    assert len(metric_table) - 2 == len(report["metrics"]) == len(METRICS)
+    for row, metric in zip(metric_table[2:], report["metrics"], strict=True):
+        assert metric["label"] in row
+        assert ("🔴 worse" in row) == (metric["direction"] == "worse")
+    labels = [m["label"] for m in report["metrics"]]
+    assert labels[:2] == ["Churners caught in top 10%", "Churner value caught in top 10%"]
+    gate_table = next(t for t in tables(text) if "Gate" in t[0])
+    assert len(gate_table) - 2 == len(report["gates"])
+
+
+def test_no_base_means_no_deltas_and_one_line_per_chart() -> None:
+    report, plots = make(None, snapshot(1.0, 1))
+    text, _ = render.render(report, plots, 60_000)
+    assert report["comparison"]["mode"] == "no base"
+    assert all(m["delta"] is None for m in report["metrics"])
+    for block in mermaid_blocks(text):
+        assert len([ln for ln in block.splitlines() if ln.startswith("    line ")]) <= 2
+
+
+def test_policy_change_is_flagged_with_the_verdict_under_the_old_gates() -> None:
+    loose = PARAMS | {"gates": {"min": {"roc_auc": 0.5}}}
+    strict = PARAMS | {"gates": {"min": {"roc_auc": 0.999}}}
+    report, plots = make(snapshot(1.0, 1, strict), snapshot(1.0, 2, loose))
+    assert report["policy"]["changed"]
+    assert report["policy"]["verdict_under_base_gates"] == "fail"
+    assert report["policy"]["only_failing_under_base_gates"] == ["ROC AUC ≥ 0.999"]
+    text, _ = render.render(report, plots, 60_000)
+    assert "**Policy change.**" in text
+    assert "it would **fail**" in text
+
+
+@pytest.mark.parametrize("limit", [20_000, 8_000, 4_000, 1_500])
+def test_long_reports_lose_the_least_important_parts_first(limit: int) -> None:
+    many = PARAMS | {"features": {f"f{i:04d}": "x" * 40 for i in range(400)}}
+    report, plots = make(snapshot(1.0, 1), snapshot(1.0, 2, many))
+    text, omitted = render.render(report, plots, limit)
+    assert len(text) <= limit
+    assert text.rstrip().endswith(render.MARKER)
+    assert text.startswith("## ")
+    assert omitted
+    assert omitted == ["charts", "data", "params", "metrics", "the rest"][: len(omitted)]
+    assert "Trimmed to fit" in text or "cut here" in text
+    assert text.count("```") % 2 == 0
+    assert text.count("<details>") == text.count("</details>")
+    if limit >= 8_000:
+        assert "### Gates" in text
+        assert "| Gate |" in text
+
+
+def test_number_formats() -> None:
+    assert render.value("roc_auc", 0.99262) == "0.9926"
+    assert render.value("top_churners_caught", 0.6337) == "63.4%"
+    assert render.delta("top_churners_caught", -0.012) == "−1.2 pp"
+    assert render.delta("roc_auc", 0.00123) == "+0.0012"
+    assert render.interval("roc_auc", [-0.004, 0.001]) == "−0.0040 to +0.0010"
+    assert render.value("roc_auc", None) == "—"
