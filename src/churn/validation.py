@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow
-import pyarrow.compute as pc
 
 from churn import schema
 
@@ -100,8 +98,14 @@ def _clean_floats(raw: pd.Series) -> pd.Series | None:
 
     The common case (every value a plain number) takes a fraction of the time of the
     per-value parse; anything else (blanks around a value, words, "nan") returns None and
-    goes through the careful path that names each offending line.
+    goes through the careful path that names each offending line. Without pyarrow (the
+    packaged model does not require it) every column takes the careful path.
     """
+    try:
+        import pyarrow
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
     try:
         arrow = pyarrow.array(raw.array, from_pandas=True)
         if not pyarrow.types.is_string(arrow.type) and not pyarrow.types.is_large_string(
