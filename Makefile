@@ -101,7 +101,7 @@ check-workflows: install ## Lint the GitHub workflows: zizmor, JSON schemas, she
 	$(BIN)/zizmor $(ZIZMOR_FLAGS) .github
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(wildcard $(WORKFLOWS_DIR)/*.yml)
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
-	$(RUN) gitops.workflows shellcheck $(WORKFLOWS_DIR)
+	$(RUN) gitops.actions.workflows shellcheck $(WORKFLOWS_DIR)
 
 .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint:
 	@mkdir -p $(@D)
@@ -115,7 +115,7 @@ actionlint: install .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint ## Lint t
 
 .PHONY: ci-metadata
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
-	$(RUN) gitops.ci metadata --output reports/ci_metadata.json
+	$(RUN) gitops.actions.metadata metadata --output reports/ci_metadata.json
 
 .PHONY: pull-cache
 pull-cache: install ## Fetch the DVC run-cache from DVC_REMOTE_URL, if set, so unchanged stages are not recomputed
@@ -134,10 +134,10 @@ push-cache: install ## Push outputs and the DVC run-cache to DVC_REMOTE_URL, if 
 verify-release: install ## Check release assets in ASSETS=<dir> (SHA256SUMS), install the wheel fresh, smoke-test it
 	@test -n "$(ASSETS)" || { echo "usage: make verify-release ASSETS=<folder with the release assets>"; exit 2; }
 	cd "$(ASSETS)" && sha256sum --check --strict SHA256SUMS
-	UV="$(abspath $(UV))" $(RUN) gitops.deploy verify --assets "$(ASSETS)"
+	UV="$(abspath $(UV))" $(RUN) gitops.actions.deploy verify --assets "$(ASSETS)"
 
 # ---- Releases: a GTO tag churn@vX.Y.Z for every change on main that ships something ----
-RELEASE := $(RUN) gitops.release_cli
+RELEASE := $(RUN) gitops.release.cli
 REMOTE ?=
 
 .PHONY: release
@@ -159,7 +159,7 @@ VERSION ?= 0.0.0.dev0
 
 .PHONY: package
 package: install ## Build the model wheel, model card, metrics and SHA256SUMS into dist/ (VERSION=x.y.z)
-	$(RUN) gitops.package --version "$(VERSION)" --dist dist --uv "$(UV)"
+	$(RUN) gitops.release.package --version "$(VERSION)" --dist dist --uv "$(UV)"
 
 .PHONY: openapi
 openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
@@ -169,7 +169,7 @@ openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn se
 
 .PHONY: report
 report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
-	$(RUN) gitops.report $(if $(BASE),--base "$(BASE)")
+	$(RUN) gitops.review.report $(if $(BASE),--base "$(BASE)")
 
 .PHONY: bench-report
 bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set

@@ -118,7 +118,7 @@ def write_dist(repo: Path, version: str, *, metadata_version: str | None = None)
 
 
 def release_cli(repo: Path, *args: str, check: bool = True) -> object:
-    return run([str(BIN / "python"), "-m", "gitops.release_cli", *args], repo, check=check)
+    return run([str(BIN / "python"), "-m", "gitops.release.cli", *args], repo, check=check)
 
 
 def gto(repo: Path, *args: str) -> str:

@@ -2,8 +2,9 @@
 
 The churn half of monitoring: which columns are features and how each is binned (from
 `churn.schema`), how a record is validated and scored. Statistics, thresholds and the
-report are `gitops.drift`'s. Runs from the repository (models/ files) or from an installed
-release's artifacts (`--reference`, `--model`); only the thresholds come from params.yaml.
+report are `gitops.monitoring.drift`'s. Runs from the repository (models/ files) or from
+an installed release's artifacts (`--reference`, `--model`); only the thresholds come from
+params.yaml.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from numpy.typing import NDArray
 
 from churn import io, persist, schema, validation
 from churn.reference import FORMAT
-from gitops import drift, metrics
+from gitops import metrics
+from gitops.monitoring import drift
 
 #: Rows breaking the schema listed one by one in the report (all are counted).
 EXAMPLES_MD = 20

@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from churn import schema
-from gitops import drift
+from gitops.monitoring import drift
 
 #: Bumped when the layout of reference.json changes; the monitor refuses other formats.
 FORMAT = 1

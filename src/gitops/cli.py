@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "report":
-        from gitops import report
+        from gitops.review import report
 
         return report.main(rest)
     print(f"gitops: unknown command '{command}' (expected: report)", file=sys.stderr)

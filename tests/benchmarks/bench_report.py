@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gitops import report, significance
 from gitops.curves import PLOTS, all_curves
 from gitops.metrics import point
+from gitops.review import report, significance
 
 ROOT = Path(__file__).resolve().parents[2]
 

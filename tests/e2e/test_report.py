@@ -13,7 +13,7 @@ import yaml
 
 from support import BIN, env, run
 
-REPORT = [sys.executable, "-m", "gitops.report"]
+REPORT = [sys.executable, "-m", "gitops.review.report"]
 
 
 def commit_all(repo: Path, message: str) -> None:

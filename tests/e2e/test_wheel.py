@@ -62,7 +62,7 @@ def installed(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     shutil.copytree(pipeline_repo, repo, symlinks=True)
     uv = _uv()
     run(
-        [str(BIN / "python"), "-m", "gitops.package", "--version", VERSION, "--uv", uv],
+        [str(BIN / "python"), "-m", "gitops.release.package", "--version", VERSION, "--uv", uv],
         repo,
     )
     venv = base / "venv"
@@ -109,7 +109,15 @@ def test_dist_holds_wheel_card_metrics_and_checksums(installed: Installed) -> No
 
 
 def test_the_same_commit_builds_a_byte_identical_package(installed: Installed) -> None:
-    cmd = [str(BIN / "python"), "-m", "gitops.package", "--version", VERSION, "--dist", "again"]
+    cmd = [
+        str(BIN / "python"),
+        "-m",
+        "gitops.release.package",
+        "--version",
+        VERSION,
+        "--dist",
+        "again",
+    ]
     run([*cmd, "--uv", _uv()], installed.repo)
     again = (installed.repo / "again" / "SHA256SUMS").read_text()
     assert again == (installed.dist / "SHA256SUMS").read_text()

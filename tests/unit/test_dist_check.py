@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.dist_check import DistError, check_dist, normalize
+from gitops.release.dist_check import DistError, check_dist, normalize
 from release_support import write_dist
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gitops import drift
+from gitops.monitoring import drift
 
 LIMITS = {
     "psi_warn": 0.1,

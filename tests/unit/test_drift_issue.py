@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.drift_issue import IssueAction, commands, issue_action, main
+from gitops.monitoring.issue import IssueAction, commands, issue_action, main
 
 OPEN = {"number": 7, "state": "OPEN", "title": "Model inputs drifted"}
 

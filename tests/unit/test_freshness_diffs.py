@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitops.diffs import data_changes, flatten, params_changes
-from gitops.freshness import lock_differences, metric_differences
+from gitops.review.diffs import data_changes, flatten, params_changes
+from gitops.review.freshness import lock_differences, metric_differences
 
 
 def lock(seed: int = 42, md5: str = "aaa", out_md5: str = "m1") -> dict:

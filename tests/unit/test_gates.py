@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gitops.gates import FAIL, PASS, SKIP, WARN, Policy, Rule, decide, overall, parse
 from gitops.metrics import METRICS
-from gitops.report import settings_from
+from gitops.review.gates import FAIL, PASS, SKIP, WARN, Policy, Rule, decide, overall, parse
+from gitops.review.report import settings_from
 
 KNOWN = set(METRICS)
 

@@ -11,7 +11,7 @@ import sklearn
 import yaml
 
 from churn import io, serve
-from gitops import package
+from gitops.release import package
 from support import ROOT, copy_repo
 
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from gitops.metrics import METRICS
-from gitops.release import (
+from gitops.release.notes import github_outputs, metrics_table, render
+from gitops.release.schema_diff import schema_changes
+from gitops.release.version import (
     Bump,
     ReleaseConfig,
     Snapshot,
@@ -18,8 +20,6 @@ from gitops.release import (
     model_md5,
     skip_taken,
 )
-from gitops.release_notes import github_outputs, metrics_table, render
-from gitops.schema_diff import schema_changes
 
 SECTION: dict[str, Any] = {
     "artifact": "churn",

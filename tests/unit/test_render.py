@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gitops import charts, render
 from gitops.curves import all_curves
 from gitops.metrics import METRICS, point
-from gitops.report import build
-from gitops.snapshot import Snapshot
+from gitops.review import charts, render
+from gitops.review.report import build
+from gitops.review.snapshot import Snapshot
 
 PARAMS = {
     "train": {"model": "hist_gradient_boosting", "seed": 42},

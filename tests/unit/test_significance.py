@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from gitops.significance import (
+from gitops.review.significance import (
     Scored,
     Settings,
     align,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gha_support import github_env
-from gitops.artifact import (
+from gitops.actions.artifact import (
     MAX_REPORT_BYTES,
     ArtifactError,
     comment_body,
@@ -181,7 +181,7 @@ def test_confirm_refuses_a_forged_pr_number(answer: dict, message: str) -> None:
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [PYTHON3, "-m", "gitops.artifact", *args],
+        [PYTHON3, "-m", "gitops.actions.artifact", *args],
         env=env,
         capture_output=True,
         text=True,

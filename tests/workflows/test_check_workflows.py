@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops.workflows import main as shellcheck_main
-from gitops.workflows import run_steps, with_placeholders
+from gitops.actions.workflows import main as shellcheck_main
+from gitops.actions.workflows import run_steps, with_placeholders
 from support import BIN, ROOT, run
 
 BAD_WORKFLOW = """\

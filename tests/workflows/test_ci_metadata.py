@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gha_support import Checkout, github_env, make
-from gitops.ci import run_metadata
+from gitops.actions.metadata import run_metadata
 from support import run
 
 SHA = "a" * 40

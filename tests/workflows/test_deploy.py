@@ -21,7 +21,7 @@ from typing import ClassVar
 import pytest
 
 from gha_support import UV, github_env
-from gitops.deploy import (
+from gitops.actions.deploy import (
     DeployError,
     assignment,
     deployment_record,
@@ -30,8 +30,8 @@ from gitops.deploy import (
     verify_checksums,
     verify_release,
 )
-from gitops.filters import matches
-from gitops.workflows import load
+from gitops.actions.filters import matches
+from gitops.actions.workflows import load
 from support import BIN, ROOT, run
 
 SMOKE = [
@@ -194,7 +194,9 @@ def test_smoke_test_scores_the_sample_rows(tmp_path: Path) -> None:
 
 def test_release_assets_are_listed_for_publishing(tmp_path: Path) -> None:
     assets = release_assets(tmp_path / "assets")
-    out = run([str(BIN / "python"), "-m", "gitops.deploy", "assets", "--dir", str(assets)], ROOT)
+    out = run(
+        [str(BIN / "python"), "-m", "gitops.actions.deploy", "assets", "--dir", str(assets)], ROOT
+    )
     listed = [Path(line).name for line in out.stdout.splitlines()]
     assert listed == [
         "churn_smoke-1.2.0-py3-none-any.whl",
@@ -221,7 +223,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def resolve(repo: Path, ref: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     env = github_env(tmp_path, "push", {})
-    args = ["-m", "gitops.deploy", "resolve", "--ref", ref, "--gto", str(BIN / "gto")]
+    args = ["-m", "gitops.actions.deploy", "resolve", "--ref", ref, "--gto", str(BIN / "gto")]
     proc = subprocess.run(
         [str(BIN / "python"), *args], cwd=repo, env=env, capture_output=True, text=True, check=False
     )
@@ -333,7 +335,7 @@ def test_handover_posts_the_deployment_record(
         "churn#prod#3",
     ]
     proc = subprocess.run(
-        [str(BIN / "python"), "-m", "gitops.deploy", "handover", *args],
+        [str(BIN / "python"), "-m", "gitops.actions.deploy", "handover", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitops.filters import PatternError, matches, to_regex
-from gitops.workflows import load
+from gitops.actions.filters import PatternError, matches, to_regex
+from gitops.actions.workflows import load
 from support import ROOT
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gitops.workflows import load, run_steps, workflow_files
+from gitops.actions.workflows import load, run_steps, workflow_files
 from support import ROOT
 
 WORKFLOWS = workflow_files(ROOT / ".github/workflows")
@@ -169,9 +169,9 @@ def test_pr_comment_never_touches_pr_code() -> None:
     assert download["with"]["github-token"]
     assert download["with"]["path"].startswith("${{ runner.temp }}")
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
-    assert "gitops.artifact verify" in scripts
+    assert "gitops.actions.artifact verify" in scripts
     assert 'gh api "repos/${GITHUB_REPOSITORY}/pulls/${PR}"' in scripts
-    assert "gitops.artifact confirm" in scripts
+    assert "gitops.actions.artifact confirm" in scripts
     (cml_setup,) = uses_of(comment, "iterative/setup-cml")
     assert cml_setup["with"]["vega"] is False
     assert re.fullmatch(r"\d+\.\d+\.\d+", cml_setup["with"]["version"])
@@ -234,7 +234,7 @@ def test_deploy_hands_over_to_the_environment_named_by_the_stage() -> None:
     assert 'gh release download "$RELEASE_TAG"' in scripts
     assert "make verify-release" in scripts
     resolve = "\n".join(s.get("run", "") for s in deploy["jobs"]["resolve"]["steps"])
-    assert "gitops.deploy resolve" in resolve
+    assert "gitops.actions.deploy resolve" in resolve
 
 
 def test_cloud_training_is_off_without_its_secret() -> None:

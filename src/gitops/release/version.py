@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from gitops.schema_diff import schema_changes
+from gitops.release.schema_diff import schema_changes
 
 #: SemVer as GTO accepts it after the leading "v" (pre-release and build metadata allowed).
 SEMVER = re.compile(

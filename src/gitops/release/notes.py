@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 
 from gitops.metrics import METRICS
-from gitops.release import Bump, Decision
+from gitops.release.version import Bump, Decision
 
 HEADLINES = {
     Bump.FIRST: "First release",

@@ -4,9 +4,9 @@ A stage tag (`churn#prod#3`) names a version; the release assets of that version
 against SHA256SUMS, the wheel is installed into a fresh virtual environment and its command
 line is smoke-tested on a few sample rows before anything is handed to the environment.
 
-    python -m gitops.deploy resolve --ref churn#prod#3
-    python -m gitops.deploy verify --assets DIR
-    python -m gitops.deploy handover --assets DIR --stage prod --version v1.2.0
+    python -m gitops.actions.deploy resolve --ref churn#prod#3
+    python -m gitops.actions.deploy verify --assets DIR
+    python -m gitops.actions.deploy handover --assets DIR --stage prod --version v1.2.0
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def _handover_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitops.deploy", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gitops.actions.deploy", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("resolve", help="the version and stage a GTO stage tag assigns")
     r.add_argument("--ref", required=True)

@@ -4,7 +4,7 @@ The PR comment workflow runs without the PR's code and reads this file from an a
 needs the PR number (fork PRs carry none in the `workflow_run` event) and the head commit,
 which it confirms against the GitHub API before posting.
 
-    python -m gitops.ci metadata --output reports/ci_metadata.json
+    python -m gitops.actions.metadata metadata --output reports/ci_metadata.json
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _metadata_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitops.ci", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gitops.actions.metadata", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     meta = sub.add_parser("metadata", help="write the run's metadata (PR number, head, base)")
     meta.add_argument("--output", type=Path, required=True)

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitops import charts, diffs, freshness, gates, git, render, significance
+from gitops import git
 from gitops.metrics import METRICS
-from gitops.snapshot import Snapshot, from_git, from_workspace
+from gitops.review import charts, diffs, freshness, gates, render, significance
+from gitops.review.snapshot import Snapshot, from_git, from_workspace
 
 DEFAULTS: dict[str, Any] = {
     "base_branch": "main",

@@ -5,8 +5,9 @@ may be hostile. This module runs with the standard library alone (the comment wo
 project environment) and accepts only: a flat folder, the expected file names, regular files,
 bounded sizes, UTF-8 text, an integer PR number and the head commit GitHub says the run built.
 
-    python -m gitops.artifact verify --dir DIR --head-sha SHA --comment OUT.md
-    python -m gitops.artifact confirm --pull pull.json --pr N --head-sha SHA --head-repo OWNER/NAME
+    python -m gitops.actions.artifact verify --dir DIR --head-sha SHA --comment OUT.md
+    python -m gitops.actions.artifact confirm --pull pull.json --pr N --head-sha SHA \
+        --head-repo OWNER/NAME
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def _confirm_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitops.artifact", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gitops.actions.artifact", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", help="check the downloaded artifact and write the comment body")
     v.add_argument("--dir", type=Path, required=True)

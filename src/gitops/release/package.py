@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from gitops import git, modelcard
+from gitops import git
+from gitops.release import modelcard
 
 ARTIFACTS = "artifacts"  # folder inside the import package; the scoring code reads it
 MANIFEST = "manifest.json"

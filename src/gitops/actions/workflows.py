@@ -4,7 +4,7 @@
 runs under and replaces `${{ ... }}` expressions by a placeholder, then hands them to
 shellcheck the way GitHub would run them.
 
-    python -m gitops.workflows shellcheck .github/workflows
+    python -m gitops.actions.workflows shellcheck .github/workflows
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _shellcheck_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gitops.workflows", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gitops.actions.workflows", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("shellcheck", help="shellcheck every run: script of every workflow")
     s.add_argument("folder", type=Path)

@@ -1,8 +1,8 @@
 """`make release`: decide the version (plan), then check the package, write notes and tag.
 
-    python -m gitops.release_cli plan                      # prints the version, or nothing
-    python -m gitops.release_cli publish --version 1.3.0   # dry run: checks and notes only
-    python -m gitops.release_cli publish --version 1.3.0 --push
+    python -m gitops.release.cli plan                      # prints the version, or nothing
+    python -m gitops.release.cli publish --version 1.3.0   # dry run: checks and notes only
+    python -m gitops.release.cli publish --version 1.3.0 --push
 
 The Makefile runs `make package VERSION=<v>` between the two steps. `publish` decides again
 from git and GTO rather than trusting a file left by `plan`, and refuses when the answer
@@ -23,9 +23,11 @@ from typing import Any
 
 import yaml
 
-from gitops import git, registry
-from gitops.dist_check import CheckedWheel, DistError, check_dist
-from gitops.release import (
+from gitops import git
+from gitops.release import registry
+from gitops.release.dist_check import CheckedWheel, DistError, check_dist
+from gitops.release.notes import github_outputs, render
+from gitops.release.version import (
     Decision,
     ReleaseConfig,
     Snapshot,
@@ -34,7 +36,6 @@ from gitops.release import (
     skip_taken,
     strip_v,
 )
-from gitops.release_notes import github_outputs, render
 
 LOCK = "dvc.lock"
 PIPELINE = "dvc.yaml"
@@ -239,7 +240,7 @@ def cmd_publish(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="gitops.release_cli", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="gitops.release.cli", description=__doc__.split("\n")[0])
     parser.add_argument("--repo", type=Path, default=Path(), help="repository root")
     parser.add_argument("--params", default="params.yaml", help="params file, relative to repo")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gitops.diffs import flatten
+from gitops.review.diffs import flatten
 
 FIX_COMMAND = "make run && git add dvc.lock models/ data/quality.json && git commit"
 

@@ -1,0 +1,1 @@
+"""What the GitHub workflows run: CI metadata, artifact checks, deploys, workflow linting."""

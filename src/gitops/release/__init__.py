@@ -1,0 +1,1 @@
+"""Releases: decide the version from what changed, build the wheel, tag it in the GTO registry."""
