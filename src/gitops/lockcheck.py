@@ -10,20 +10,13 @@ that are absent (a model not pulled yet) are skipped, not flagged.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-
-def md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from gitops.files import digest
 
 
 def _lookup(params: dict[str, Any], dotted: str) -> Any:
@@ -65,7 +58,7 @@ def problems(root: Path) -> list[str]:
     for name, stage in stages.items():
         for entry in [*stage.get("deps", []), *stage.get("outs", [])]:
             path = root / entry["path"]
-            if path.is_file() and "md5" in entry and md5(path) != entry["md5"]:
+            if path.is_file() and "md5" in entry and digest(path, "md5") != entry["md5"]:
                 found.append(f"stage '{name}': {entry['path']} differs from dvc.lock")
         for file, values in (stage.get("params") or {}).items():
             if file not in param_files:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops import gha
-from gitops.atomic import write_text
+from gitops.files import write_text
 
 METADATA = "ci_metadata.json"
 REPORT = "pr_report.md"

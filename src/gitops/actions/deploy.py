@@ -12,7 +12,6 @@ line is smoke-tested on a few sample rows before anything is handed to the envir
 from __future__ import annotations
 
 import argparse
-import hashlib
 import ipaddress
 import json
 import os
@@ -30,6 +29,7 @@ from typing import Any
 import yaml
 
 from gitops import gha
+from gitops.files import digest
 
 CHECKSUMS = "SHA256SUMS"
 VERSION_RE = re.compile(r"v\d+\.\d+\.\d+")
@@ -94,23 +94,15 @@ def parse_checksums(text: str) -> dict[str, str]:
         m = LINE_RE.fullmatch(line)
         if not m:
             raise DeployError(f"{CHECKSUMS} line {n}: expected '<sha256>  <file>', got {line!r}")
-        digest, name = m.groups()
+        sha, name = m.groups()
         if "/" in name or "\\" in name or name in {".", ".."}:
             raise DeployError(f"{CHECKSUMS} line {n}: {name!r} is not a plain file name")
         if name in sums:
             raise DeployError(f"{CHECKSUMS} line {n}: {name} is listed twice")
-        sums[name] = digest
+        sums[name] = sha
     if not sums:
         raise DeployError(f"{CHECKSUMS}: lists no files")
     return sums
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_checksums(assets: Path) -> dict[str, str]:
@@ -119,13 +111,13 @@ def verify_checksums(assets: Path) -> dict[str, str]:
     if not listing.is_file():
         raise DeployError(f"{listing}: missing; the release has no checksums to verify against")
     sums = parse_checksums(listing.read_text(encoding="utf-8"))
-    for name, digest in sums.items():
+    for name, listed in sums.items():
         path = assets / name
         if path.is_symlink() or not path.is_file():
             raise DeployError(f"{path}: listed in {CHECKSUMS} but not in the release assets")
-        actual = sha256(path)
-        if actual != digest:
-            raise DeployError(f"{path}: SHA-256 {actual} does not match {CHECKSUMS} ({digest})")
+        actual = digest(path)
+        if actual != listed:
+            raise DeployError(f"{path}: SHA-256 {actual} does not match {CHECKSUMS} ({listed})")
     return sums
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops import gha
-from gitops.atomic import write_text
+from gitops.files import write_text
 from gitops.git import GitError, resolve
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")

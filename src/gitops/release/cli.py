@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 
 from gitops import git
+from gitops.files import write_text
 from gitops.release import registry
 from gitops.release.dist_check import CheckedWheel, DistError, check_dist
 from gitops.release.notes import github_outputs, render
@@ -141,18 +141,6 @@ def dirty_paths(config: ReleaseConfig, repo: Path) -> list[str]:
     return [line[3:] for line in proc.stdout.splitlines() if line.strip()]
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def write_outputs(text: str) -> None:
     target = os.environ.get("GITHUB_OUTPUT")
     if target:
@@ -224,7 +212,7 @@ def cmd_publish(
         wheel=checked.path.name if checked else None,
         wheel_sha256=checked.sha256 if checked else None,
     )
-    write_text_atomic(repo / config.notes, notes)
+    write_text(repo / config.notes, notes)
     print(f"Release notes: {config.notes}", file=sys.stderr)
     if push:
         message = f"{config.artifact} v{version} ({decision.bump.value}): " + "; ".join(

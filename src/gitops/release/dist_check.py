@@ -6,12 +6,13 @@ dist/ whose checksums do not match, would publish something other than what was 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
+
+from gitops.files import digest
 
 
 class DistError(RuntimeError):
@@ -29,14 +30,6 @@ class CheckedWheel:
 def normalize(name: str) -> str:
     """Wheel file-name form of a distribution name (PEP 427/503): churn-model → churn_model."""
     return re.sub(r"[-_.]+", "_", name).lower()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def wheel_metadata(path: Path) -> dict[str, str]:
@@ -95,7 +88,7 @@ def check_dist(dist: Path, package: str, version: str) -> CheckedWheel:
         target = dist / name
         if not target.is_file():
             raise DistError(f"{sums_path}: lists {name}, which is not in {dist}")
-        actual = sha256_file(target)
+        actual = digest(target)
         if actual != expected:
             raise DistError(f"{target}: sha256 {actual} does not match {sums_path} ({expected})")
     return CheckedWheel(wheel, version, sums[wheel.name], tuple(sorted(sums)))

@@ -108,7 +108,9 @@ def _training_data(
         body = "\n".join(
             "##" + line if line.startswith("#") else line for line in data_card.splitlines()
         )
-        out += ["### Data card", "", body.strip(), ""]
+        body = body.strip()
+        # A card that opens with its own title needs no second heading above it.
+        out += [body, ""] if body.startswith("#") else ["### Data card", "", body, ""]
     else:
         out += ["No data card was found when the package was built.", ""]
     return out

@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from gitops import git
+from gitops.files import digest
 from gitops.release import modelcard
 
 ARTIFACTS = "artifacts"  # folder inside the import package; the scoring code reads it
@@ -116,14 +117,6 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
     return _REF.sub(lookup, value)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def requirements(spec: Spec) -> list[str]:
     """Runtime requirements, with `pin_installed` ones fixed to the version installed now."""
     out = []
@@ -193,7 +186,7 @@ def check_lock(root: Path, params: dict[str, Any], found: dict[str, Path]) -> No
     outs = {o["path"]: o.get("md5") for stage in stages.values() for o in stage.get("outs") or []}
     for key, path in found.items():
         recorded = outs.get(path.relative_to(root).as_posix())
-        if recorded and hashlib.md5(path.read_bytes()).hexdigest() != recorded:  # noqa: S324
+        if recorded and digest(path, "md5") != recorded:
             raise PackageError(
                 f"{path.relative_to(root)} ({key}) is not the output dvc.lock records; "
                 "run `make run` first"
@@ -226,7 +219,7 @@ def build_manifest(
         "artifacts": {
             key: {
                 "file": path.name,
-                "sha256": sha256_file(path),
+                "sha256": digest(path),
                 "source": path.relative_to(root).as_posix(),
             }
             for key, path in found.items()
@@ -370,13 +363,13 @@ def check_wheel(wheel: Path, spec: Spec, found: dict[str, Path]) -> list[str]:
 
 def publish(dist: Path, files: dict[str, Path]) -> dict[str, str]:
     """Replace dist/ by `files` and their SHA256SUMS, only now that all of them exist."""
-    sums = {name: sha256_file(path) for name, path in files.items()}
+    sums = {name: digest(path) for name, path in files.items()}
     fresh = Path(tempfile.mkdtemp(prefix=".dist-", dir=dist.parent))
     fresh.chmod(0o755)
     try:
         for name, path in files.items():
             shutil.copy2(path, fresh / name)
-        lines = "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items()))
+        lines = "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items()))
         (fresh / SUMS).write_text(lines, encoding="utf-8")
         if dist.exists():
             shutil.rmtree(dist)

@@ -11,13 +11,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gitops import git
+from gitops.files import write_text
 from gitops.metrics import METRICS
 from gitops.review import charts, diffs, freshness, gates, render, significance
 from gitops.review.snapshot import Snapshot, from_git, from_workspace
@@ -232,18 +232,6 @@ def run_url(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def generate(
     root: Path, base_rev: str | None, environ: Mapping[str, str]
 ) -> tuple[dict[str, Any], str, dict[str, Any]]:
@@ -275,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     except (git.GitError, ValueError, KeyError) as err:
         print(f"report: {err}", file=sys.stderr)
         return 2
-    write_atomic(root / cfg["output"], text)
-    write_atomic(root / cfg["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text(root / cfg["output"], text)
+    write_text(root / cfg["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as fh:
