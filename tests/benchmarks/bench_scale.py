@@ -32,7 +32,7 @@ import yaml
 from churn import io, model, persist, quality, reference, schema, synthetic, validation
 from churn.persist import sha256_file
 from churn.stages import evaluate, split
-from gitops import bench, curves, metrics
+from gitops import bench, curves, files, metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -393,10 +393,7 @@ def environment_text(load_before: tuple[float, ...], minutes: float) -> str:
 
 def write_doc(text: str, doc: Path = DOC) -> None:
     current = doc.read_text(encoding="utf-8")
-    updated = bench.replace_between(current, *MARKERS, text)
-    tmp = doc.with_name(f".{doc.name}.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(doc)
+    files.write_text(doc, bench.replace_between(current, *MARKERS, text))
 
 
 def main(argv: list[str] | None = None) -> int:
