@@ -26,6 +26,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 BASE ?=
 INPUT ?=
 PUSH ?= 0
+CHECK ?= 0
 
 .PHONY: help
 help: ## List the targets
@@ -45,7 +46,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.synced ## Install the locked environment (uv and all)
 
 .PHONY: run
-run: install ## Reproduce the pipeline on the bundled sample (validate, split, train, evaluate)
+run: install ## Reproduce the pipeline (validate, split, train, evaluate, reference)
 	$(BIN)/dvc repro
 	@$(BIN)/dvc metrics show
 
@@ -59,8 +60,13 @@ lint: install ## Check lint and formatting (ruff) without changing files
 	$(BIN)/ruff format --check .
 
 .PHONY: check-lock
-check-lock: install ## Check that dvc.lock matches params, code, data and committed results
+check-lock: install ## Check dvc.lock against the workspace, and that stages list what they import
 	$(RUN) gitops.lockcheck
+	$(RUN) gitops.pipeline.deps
+
+.PHONY: card
+card: install ## Regenerate the data card's column table from the contract (CHECK=1: only check)
+	$(RUN) gitops.contract.card $(if $(filter 1 true yes,$(CHECK)),--check)
 
 .PHONY: hooks
 hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check)
@@ -78,16 +84,16 @@ clean: ## Remove generated files (keeps data, lockfiles and committed results)
 
 # --- Monitoring ----------------------------------------------------------------------
 # `make monitor` fails (make exits 2) when a threshold is crossed or the input is unusable;
-# `python -m churn.monitor` tells the two apart (exit 1 and 2) and writes the reports.
+# `python -m gitops.monitoring.monitor` tells the two apart (exit 1 and 2) and writes the reports.
 
 .PHONY: monitor
 monitor: install ## Check a batch of customers against the release: make monitor INPUT=<csv>
-	@[[ -n "$(INPUT)" ]] || { echo "usage: make monitor INPUT=<csv of customer records>" >&2; exit 2; }
-	$(RUN) churn.monitor --input "$(INPUT)"
+	@[[ -n "$(INPUT)" ]] || { echo "usage: make monitor INPUT=<csv of records>" >&2; exit 2; }
+	$(RUN) gitops.monitoring.monitor --input "$(INPUT)"
 
 .PHONY: demo-batch
-demo-batch: install ## Rebuild the demo batch with its seeded drift (data/demo/drifted_batch.csv)
-	$(RUN) churn.demo_batch
+demo-batch: install ## Rebuild the demo batch with its seeded drift (params.yaml monitor.demo)
+	$(RUN) gitops.monitoring.demo
 
 # --- GitHub workflows: the commands CI runs, and the checks on the workflows themselves ---
 # docs/github-setup.md says which workflow calls which target and when.
@@ -164,8 +170,8 @@ package: install ## Build the model wheel, model card, metrics and SHA256SUMS in
 	$(RUN) gitops.release.package --version "$(VERSION)" --dist dist --uv "$(UV)"
 
 .PHONY: openapi
-openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
-	$(BIN)/churn openapi --output docs/openapi.json --version unreleased
+openapi: install ## Regenerate docs/openapi.json, the HTTP contract of the model's API
+	$(RUN) gitops.scoring.cli openapi --output docs/openapi.json --version unreleased
 
 # --- Review report and merge gates (src/gitops) ---------------------------------------
 

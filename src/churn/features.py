@@ -1,50 +1,19 @@
-"""Preprocessing that travels inside the model, so scoring takes raw customer records."""
+"""Fork: features beyond the defaults the contract gives (params.yaml train.features).
+
+The default preprocessing encodes every feature from its type in contract.yaml. When a
+model needs more (a ratio of two columns, a date turned into an age, text into tokens),
+return extra branches here: (name, scikit-learn transformer, input columns), appended to
+the model's ColumnTransformer, so they travel inside the model and scoring still takes raw
+records. The churn example needs none.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from typing import Any
 
-from churn import schema
+from gitops.contract.spec import Contract
 
 
-def numeric_names() -> list[str]:
-    return [c.name for c in schema.feature_columns() if c.kind != "categorical"]
-
-
-def categorical_names() -> list[str]:
-    return [c.name for c in schema.feature_columns() if c.kind == "categorical"]
-
-
-def skewed_names() -> list[str]:
-    """Counts and amounts span orders of magnitude; a log makes linear models see them."""
-    return [c.name for c in schema.feature_columns() if c.kind in ("count", "amount")]
-
-
-def preprocessor(*, log_skewed: bool, scale: bool) -> ColumnTransformer:
-    """Column handling derived from the schema: nothing here lists a column by hand."""
-    skewed = skewed_names()
-    other_numeric = [n for n in numeric_names() if n not in skewed]
-    numeric_steps = []
-    if log_skewed:
-        numeric_steps.append(
-            ("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one"))
-        )
-    if scale:
-        numeric_steps.append(("scale", StandardScaler()))
-    passthrough = "passthrough"
-    return ColumnTransformer(
-        [
-            ("skewed", Pipeline(numeric_steps) if numeric_steps else passthrough, skewed),
-            ("numeric", StandardScaler() if scale else passthrough, other_numeric),
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64),
-                categorical_names(),
-            ),
-        ],
-        remainder="drop",
-        verbose_feature_names_out=False,
-    ).set_output(transform="pandas")  # named columns let params refer to features by name
+def extra_features(contract: Contract) -> list[tuple[str, Any, list[str]]]:
+    """No features beyond the defaults for the churn example."""
+    return []

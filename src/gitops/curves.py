@@ -21,7 +21,7 @@ CALIBRATION_BINS = 10
 PLOTS: dict[str, tuple[str, str, str]] = {
     "roc": ("roc.csv", "false_positive_rate", "true_positive_rate"),
     "precision_recall": ("precision_recall.csv", "recall", "precision"),
-    "gains": ("gains.csv", "customers_contacted", "churners_caught"),
+    "gains": ("gains.csv", "share_contacted", "positives_caught"),
     "calibration": ("calibration.csv", "predicted_risk", "observed_rate"),
 }
 
@@ -55,16 +55,16 @@ def precision_recall(y: NDArray, score: NDArray) -> pd.DataFrame:
 
 
 def gains(y: NDArray, score: NDArray) -> pd.DataFrame:
-    """Share of churners caught when contacting the riskiest share of customers."""
+    """Share of positives caught when acting on the highest-scored share of records."""
     tp, fp = _cumulative(y, score)
     contacted = (tp + fp) / (tp[-1] + fp[-1])
     return pd.DataFrame(
-        {"customers_contacted": GRID, "churners_caught": np.interp(GRID, contacted, tp / tp[-1])}
+        {"share_contacted": GRID, "positives_caught": np.interp(GRID, contacted, tp / tp[-1])}
     )
 
 
 def calibration(y: NDArray, score: NDArray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
-    """Mean predicted risk against the observed churn rate in equal-width risk bins."""
+    """Mean predicted risk against the observed positive rate in equal-width risk bins."""
     y = np.asarray(y, dtype=float)
     score = np.asarray(score, dtype=float)
     edges = np.linspace(0.0, 1.0, bins + 1)

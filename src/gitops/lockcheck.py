@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from gitops import dvclock
 from gitops.files import digest
 
 
@@ -42,11 +43,11 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
 
 def problems(root: Path) -> list[str]:
     """Every way in which `dvc.lock` disagrees with the workspace, one line each."""
-    lock_path, dvc_path = root / "dvc.lock", root / "dvc.yaml"
-    if not lock_path.exists():
+    dvc_path = root / "dvc.yaml"
+    lock = dvclock.read(root)
+    if lock is None:
         return ["dvc.lock is missing: run `make run` and commit dvc.lock"]
-    lock = yaml.safe_load(lock_path.read_text()) or {}
-    stages = lock.get("stages", {})
+    stages = lock.stages
     found: list[str] = []
     declared = (
         (yaml.safe_load(dvc_path.read_text()) or {}).get("stages", {}) if dvc_path.exists() else {}
@@ -56,11 +57,11 @@ def problems(root: Path) -> list[str]:
             found.append(f"stage '{name}' is in dvc.yaml but not in dvc.lock")
     param_files: dict[str, dict[str, Any]] = {}
     for name, stage in stages.items():
-        for entry in [*stage.get("deps", []), *stage.get("outs", [])]:
-            path = root / entry["path"]
-            if path.is_file() and "md5" in entry and digest(path, "md5") != entry["md5"]:
-                found.append(f"stage '{name}': {entry['path']} differs from dvc.lock")
-        for file, values in (stage.get("params") or {}).items():
+        for entry in [*stage.deps, *stage.outs]:
+            path = root / entry.path
+            if path.is_file() and entry.md5 and digest(path, "md5") != entry.md5:
+                found.append(f"stage '{name}': {entry.path} differs from dvc.lock")
+        for file, values in stage.params.items():
             if file not in param_files:
                 param_files[file] = yaml.safe_load((root / file).read_text()) or {}
             for key, recorded in _flatten("", values).items():

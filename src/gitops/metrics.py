@@ -15,16 +15,33 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gitops.settings import Wording
+
 FloatArray = NDArray[np.float64]
 EPS = 1e-15
 
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """A metric's label and description are templates: `{positives}` etc. come from the
+    task's wording, `{Positives}` capitalised, so the machinery names nothing of a domain."""
+
     label: str
     higher_is_better: bool
     kind: str  # "statistical" or "business"
     description: str
+
+    def text(self, template: str, words: Wording | None) -> str:
+        words = words or Wording()
+        keys = ("positive", "positives", "population", "value", "top_segment")
+        values = {k: getattr(words, k) for k in keys} | {k.title(): words.cap(k) for k in keys}
+        return template.format(**values)
+
+    def label_for(self, words: Wording | None = None) -> str:
+        return self.text(self.label, words)
+
+    def description_for(self, words: Wording | None = None) -> str:
+        return self.text(self.description, words)
 
 
 #: What the report needs to know about each metric the evaluation writes.
@@ -35,22 +52,39 @@ METRICS: dict[str, MetricInfo] = {
     ),
     "log_loss": MetricInfo("Log loss", False, "statistical", "Penalises confident mistakes."),
     "brier": MetricInfo("Brier score", False, "statistical", "Mean squared error of the risk."),
-    "precision": MetricInfo("Precision", True, "statistical", "Flagged customers who churn."),
-    "recall": MetricInfo("Recall", True, "statistical", "Churners who are flagged."),
+    "precision": MetricInfo(
+        "Precision", True, "statistical", "Flagged {population} who are {positives}."
+    ),
+    "recall": MetricInfo("Recall", True, "statistical", "{Positives} who are flagged."),
     "f1": MetricInfo("F1", True, "statistical", "Harmonic mean of precision and recall."),
-    "top_churners_caught": MetricInfo(
-        "Churners caught in top segment",
+    "top_positives_caught": MetricInfo(
+        "{Positives} caught in top segment",
         True,
         "business",
-        "Share of all churners found among the riskiest customers the team can call.",
+        "Share of all {positives} found among {top_segment}.",
     ),
     "top_value_caught": MetricInfo(
-        "Churner value caught in top segment",
+        "{Positive} value caught in top segment",
         True,
         "business",
-        "Share of churners' customer value found among the riskiest customers.",
+        "Share of the {value} of {positives} found among {top_segment}.",
     ),
 }
+
+
+#: Names metrics had before they became neutral, so older results still compare.
+LEGACY_NAMES = {"top_churners_caught": "top_positives_caught"}
+
+
+def renamed(values: dict[str, float]) -> dict[str, float]:
+    """Metric values under today's names."""
+    return {LEGACY_NAMES.get(k, k): v for k, v in values.items()}
+
+
+def label(name: str, words: Wording | None = None) -> str:
+    """A metric's label in the task's words; unknown metrics are shown by name."""
+    info = METRICS.get(name)
+    return info.label_for(words) if info else name
 
 
 @dataclass(frozen=True)
@@ -130,7 +164,7 @@ def _rank_metrics(ranked: Ranked, w: FloatArray, top_fraction: float) -> dict[st
     return {
         "roc_auc": auc,
         "average_precision": ap,
-        "top_churners_caught": _top_share(ranked, w, pos, top_fraction),
+        "top_positives_caught": _top_share(ranked, w, pos, top_fraction),
     }
 
 

@@ -21,6 +21,7 @@ from scipy.stats import binomtest, chi2_contingency
 
 from gitops import metrics
 from gitops.metrics import METRICS
+from gitops.settings import Wording
 
 #: Floor for a bin share in PSI: an empty bin would otherwise make the index infinite.
 SHARE_FLOOR = 1e-4
@@ -298,6 +299,7 @@ def compare_metrics(
     batch: Mapping[str, float],
     limits: Thresholds,
     p_values: Mapping[str, float] | None = None,
+    wording: Wording | None = None,
 ) -> list[dict[str, Any]]:
     """Watched metrics on the batch against the release; a drop is a move the bad way.
 
@@ -316,7 +318,7 @@ def compare_metrics(
         rows.append(
             {
                 "name": name,
-                "label": info.label,
+                "label": info.label_for(wording),
                 "release": round(before, 6),
                 "batch": round(now, 6),
                 "drop": round(drop, 6),
@@ -354,7 +356,7 @@ def reasons(report: Mapping[str, Any], limits: Thresholds) -> list[str]:
     if rows["invalid_share"] > limits.max_invalid_share:
         out.append(
             f"invalid rows: {rows['invalid']} of {rows['total']} ({rows['invalid_share']:.1%}) "
-            f"break the schema, more than {limits.max_invalid_share:.0%}"
+            f"break the contract, more than {limits.max_invalid_share:.0%}"
         )
     for m in (report.get("quality") or {}).get("metrics", []):
         if m["status"] == "alert":
@@ -383,15 +385,18 @@ def _points(shift: float) -> str:
 MARK = {"ok": "ok", "warn": "⚠️ warn", "alert": "🔴 alert"}
 
 
-def render_markdown(report: Mapping[str, Any], *, bins_shown: int = 3) -> str:
+def render_markdown(
+    report: Mapping[str, Any], wording: Wording | None = None, *, bins_shown: int = 3
+) -> str:
     """The drift report as GitHub-flavoured markdown (job summary, issue body, docs)."""
+    wording = wording or Wording()
     rows, limits = report["rows"], report["thresholds"]
     verdict = "🔴 Drift: thresholds crossed" if report["crossed"] else "✅ In range"
     lines = [
         f"## Model monitoring: {verdict}",
         "",
         f"Batch `{report['input']}`: {rows['total']} rows, {rows['valid']} valid and scored, "
-        f"{rows['invalid']} breaking the schema ({rows['invalid_share']:.1%}).  ",
+        f"{rows['invalid']} breaking the contract ({rows['invalid_share']:.1%}).  ",
         f"Reference: {report['reference']['rows']} training rows; "
         f"model `{report['reference']['model_sha256'][:12]}`.",
         "",
@@ -428,7 +433,7 @@ def render_markdown(report: Mapping[str, Any], *, bins_shown: int = 3) -> str:
         ]
     lines += _risk_markdown(report.get("risk"))
     lines += _invalid_markdown(report["invalid"])
-    lines += _quality_markdown(report.get("quality"))
+    lines += _quality_markdown(report.get("quality"), wording)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -453,7 +458,7 @@ def _risk_markdown(risk: Mapping[str, Any] | None) -> list[str]:
 
 
 def _invalid_markdown(invalid: Mapping[str, Any]) -> list[str]:
-    lines = ["### Rows breaking the schema", ""]
+    lines = ["### Rows breaking the contract", ""]
     if not invalid["rules"]:
         return [*lines, "None: every row passed validation.", ""]
     lines += [
@@ -476,7 +481,7 @@ def _invalid_markdown(invalid: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _quality_markdown(quality: Mapping[str, Any] | None) -> list[str]:
+def _quality_markdown(quality: Mapping[str, Any] | None, wording: Wording) -> list[str]:
     lines = ["### Model quality on labelled rows", ""]
     if not quality:
         return [*lines, "The batch carries no labels; quality was not measured.", ""]
@@ -484,7 +489,7 @@ def _quality_markdown(quality: Mapping[str, Any] | None) -> list[str]:
         return [*lines, f"Not measured: {quality['skipped']}.", ""]
     return [
         *lines,
-        f"{quality['rows']} labelled rows, churn rate {quality['label_rate']:.1%}.",
+        f"{quality['rows']} labelled rows, {wording.positive_rate} {quality['label_rate']:.1%}.",
         "",
         "| Metric | Release | Batch | Drop | p-value | Status |",
         "|---|---:|---:|---:|---:|---|",

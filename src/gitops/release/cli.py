@@ -36,6 +36,7 @@ from gitops.release.version import (
     skip_taken,
     strip_v,
 )
+from gitops.settings import Wording, section_or_default
 
 LOCK = "dvc.lock"
 PIPELINE = "dvc.yaml"
@@ -128,6 +129,16 @@ def read_metrics(repo: Path, commit: str, path: str) -> dict[str, Any] | None:
     return data
 
 
+def wording_at(repo: Path, commit: str) -> Wording:
+    """The task's wording (params.yaml `wording:`) at the released commit."""
+    text = git.show_text(commit, "params.yaml", repo) or ""
+    try:
+        params = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        params = {}
+    return section_or_default(Wording, params.get("wording") if isinstance(params, dict) else None)
+
+
 def dirty_paths(config: ReleaseConfig, repo: Path) -> list[str]:
     """Shipped files whose working copy differs from HEAD (they would not match the tag)."""
     paths = [*config.code, config.input_schema, config.metrics, LOCK]
@@ -211,6 +222,7 @@ def cmd_publish(
         new_metrics=read_metrics(repo, plan.commit, config.metrics) or {},
         wheel=checked.path.name if checked else None,
         wheel_sha256=checked.sha256 if checked else None,
+        wording=wording_at(repo, plan.commit),
     )
     write_text(repo / config.notes, notes)
     print(f"Release notes: {config.notes}", file=sys.stderr)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gitops import metrics as gm
+from gitops.settings import Wording, section_or_default
 
 
 def intervals(
@@ -52,7 +53,8 @@ def render(
 ) -> str:
     """Markdown of the card; `manifest` supplies version, hashes, params and metrics."""
     git = manifest["git"]
-    title = card.get("title", manifest["name"])
+    title = card.get("title") or manifest["name"]
+    wording = section_or_default(Wording, (manifest.get("params") or {}).get("wording"))
     out = [
         f"# {title} {manifest['version']}",
         "",
@@ -68,8 +70,8 @@ def render(
     ]
     out += _bullets("Not for", card.get("not_for"))
     out += _bullets("Limits", card.get("limits"))
-    out += _training_data(manifest, quality, data_card)
-    out += _evaluation(manifest["metrics"], ci, test_rows, card)
+    out += _training_data(manifest, quality, data_card, wording)
+    out += _evaluation(manifest["metrics"], ci, test_rows, card, wording)
     out += _section("Gates at release time", manifest["params"].get("gates"))
     out += _section("Parameters at training time", manifest["params"])
     out += ["## Files", "", "| File | SHA-256 |", "|---|---|"]
@@ -90,7 +92,7 @@ def _bullets(title: str, items: list[str] | None) -> list[str]:
 
 
 def _training_data(
-    manifest: dict[str, Any], quality: dict[str, Any], data_card: str | None
+    manifest: dict[str, Any], quality: dict[str, Any], data_card: str | None, wording: Wording
 ) -> list[str]:
     data = manifest["training_data"]
     out = [
@@ -101,7 +103,8 @@ def _training_data(
     ]
     out += [f"- Dropped {d['rows']}: {d['reason']}" for d in quality.get("dropped", [])]
     if quality.get("label_rate") is not None:
-        out.append(f"- Positive rate ({quality.get('label')}): {quality['label_rate']:.1%}")
+        positive = f"{quality.get('label')} = {quality.get('positive_class', 1)}"
+        out.append(f"- {wording.cap('positive_rate')} ({positive}): {quality['label_rate']:.1%}")
     out += [f"- {finding}" for finding in quality.get("findings", [])]
     out.append("")
     if data_card:
@@ -121,11 +124,12 @@ def _evaluation(
     ci: dict[str, tuple[float, float]],
     test_rows: int,
     card: dict[str, Any],
+    wording: Wording,
 ) -> list[str]:
     out = [
         "## Evaluation",
         "",
-        f"On the held-out test set ({test_rows} customers). Intervals: bootstrap 95% "
+        f"On the held-out test set ({test_rows} {wording.population}). Intervals: bootstrap 95% "
         f"percentile intervals over {card.get('bootstrap_resamples')} resamples of the test "
         "rows; a wide interval means the test set is too small to tell close values apart.",
         "",
@@ -134,7 +138,7 @@ def _evaluation(
     ]
     for name, value in values.items():
         info = gm.METRICS.get(name)
-        label = info.label if info else name
+        label = info.label_for(wording) if info else name
         better = ("higher" if info.higher_is_better else "lower") if info else ""
         lo, hi = ci.get(name, (float("nan"), float("nan")))
         out.append(f"| {label} | {value:.4f} | {lo:.4f} – {hi:.4f} | {better} |")

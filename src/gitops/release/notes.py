@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from gitops.metrics import METRICS
+from gitops.metrics import METRICS, label, renamed
 from gitops.release.version import Bump, Decision
+from gitops.settings import Wording
 
 HEADLINES = {
     Bump.FIRST: "First release",
@@ -42,24 +43,27 @@ def _change(name: str, old: float | None, new: float | None) -> str:
 
 
 def metrics_table(
-    old: Mapping[str, object] | None, new: Mapping[str, object], previous: str | None, version: str
+    old: Mapping[str, object] | None,
+    new: Mapping[str, object],
+    previous: str | None,
+    version: str,
+    wording: Wording | None = None,
 ) -> list[str]:
     """Markdown rows: every known metric in registry order, then any extra keys."""
+    old = renamed(dict(old)) if old is not None else None  # type: ignore[arg-type]
     names = [n for n in METRICS if n in new or (old and n in old)]
     names += sorted(k for k in {*new, *(old or {})} if k not in METRICS)
     if old is None:
         lines = [f"| Metric | v{version} |", "|---|---:|"]
         for name in names:
             value = _number(new.get(name))
-            label = METRICS[name].label if name in METRICS else name
-            lines.append(f"| {label} | {'—' if value is None else f'{value:.4f}'} |")
+            lines.append(f"| {label(name, wording)} | {'—' if value is None else f'{value:.4f}'} |")
         return lines
     lines = [f"| Metric | v{previous} | v{version} | Change |", "|---|---:|---:|---|"]
     for name in names:
         before, after = _number(old.get(name)), _number(new.get(name))
-        label = METRICS[name].label if name in METRICS else name
         lines.append(
-            f"| {label} | {'—' if before is None else f'{before:.4f}'} | "
+            f"| {label(name, wording)} | {'—' if before is None else f'{before:.4f}'} | "
             f"{'—' if after is None else f'{after:.4f}'} | {_change(name, before, after)} |"
         )
     return lines
@@ -75,6 +79,7 @@ def render(
     new_metrics: Mapping[str, object],
     wheel: str | None,
     wheel_sha256: str | None,
+    wording: Wording | None = None,
 ) -> str:
     """dist/RELEASE_NOTES.md for a decision that is due."""
     if decision.version is None:
@@ -91,7 +96,7 @@ def render(
     lines += ["## Why this version", ""]
     lines += [f"- {reason}" for reason in decision.reasons]
     lines += ["", f"## Metrics on the held-out test set (`{metrics_path}`)", ""]
-    lines += metrics_table(old_metrics, new_metrics, decision.previous, version)
+    lines += metrics_table(old_metrics, new_metrics, decision.previous, version, wording)
     if old_metrics is None and decision.previous is not None:
         lines += ["", f"The previous release has no `{metrics_path}`; nothing to compare."]
     lines += ["", "## Install and promote", ""]

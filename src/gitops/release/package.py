@@ -1,9 +1,12 @@
 """`make package`: the installable model and the files a release publishes next to it.
 
-The wheel holds only what scoring needs: the modules listed in `package.modules`, the
-trained model and its evidence (metrics, data-quality summary, input schema, model card)
-and a manifest with every file's SHA-256, the version, the training data's hash, the
-params it was trained with and the commit it was built from. Training code stays out.
+The wheel holds only what scoring needs: the modules listed in `package.modules` (the
+machinery's scoring runtime and the model package's rule hooks), the trained model and its
+evidence (contract, input schema, metrics, data-quality summary, model card) and a manifest
+with every file's SHA-256, the version, the training data's hash, the params it was
+trained with and the commit it was built from. Training code stays out. The wheel declares
+its model package in the `gitops.models` entry point group, which is how the runtime finds
+the artifacts without knowing the package's name.
 
 Everything model-specific comes from the `package` section of params.yaml; this module
 copies files into a staging folder, writes a pyproject.toml there and lets a standard
@@ -33,15 +36,16 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from gitops import git
+from gitops import dvclock, git
 from gitops.files import digest
 from gitops.release import modelcard
+from gitops.settings import PackageSettings, Settings, SettingsError
 
-ARTIFACTS = "artifacts"  # folder inside the import package; the scoring code reads it
+ARTIFACTS = "artifacts"  # folder inside the model package; the scoring code reads it
+ENTRY_POINTS = "gitops.models"  # the group the scoring runtime looks the package up in
 MANIFEST = "manifest.json"
 CARD = "MODEL_CARD.md"
 SUMS = "SHA256SUMS"
-_REF = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 _VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9.]+)?$")
 
 
@@ -51,7 +55,7 @@ class PackageError(RuntimeError):
 
 @dataclass(frozen=True)
 class Spec:
-    """The `package` section of params.yaml, references resolved."""
+    """The `package` section of params.yaml, references resolved, paths made absolute."""
 
     distribution: str
     import_package: str
@@ -70,51 +74,61 @@ class Spec:
     card: dict[str, Any]
 
     @classmethod
+    def from_settings(cls, settings: Settings, root: Path) -> Spec:
+        p: PackageSettings | None = settings.package
+        if p is None:
+            raise PackageError(f"{settings.source}: missing section 'package'")
+        return cls(
+            distribution=p.distribution,
+            import_package=p.import_package,
+            source=root / p.source,
+            summary=p.summary,
+            modules=list(p.modules),
+            scripts=dict(p.scripts),
+            requires_python=p.requires_python,
+            dependencies=list(p.dependencies),
+            pin_installed=list(p.pin_installed),
+            artifacts={k: root / v for k, v in p.artifacts.items()},
+            optional=set(p.optional),
+            data_summary=root / p.data_summary,
+            record_params=list(p.record_params),
+            release_assets=list(p.release_assets),
+            card=p.card.model_dump(),
+        )
+
+    @classmethod
     def from_params(cls, params: dict[str, Any], root: Path) -> Spec:
-        section = params.get("package")
-        if not isinstance(section, dict):
-            raise PackageError("params.yaml: missing section 'package'")
-        p = resolve(section, params)
         try:
-            return cls(
-                distribution=p["distribution"],
-                import_package=p["import_package"],
-                source=root / p.get("source", "src"),
-                summary=p.get("summary", ""),
-                modules=list(p["modules"]),
-                scripts=dict(p.get("scripts") or {}),
-                requires_python=p.get("requires_python", ">=3.11"),
-                dependencies=list(p.get("dependencies") or []),
-                pin_installed=list(p.get("pin_installed") or []),
-                artifacts={k: root / v for k, v in p["artifacts"].items()},
-                optional=set(p.get("optional") or []),
-                data_summary=root / p["data_summary"],
-                record_params=list(p.get("record_params") or []),
-                release_assets=list(p.get("release_assets") or []),
-                card=dict(p.get("card") or {}),
-            )
-        except KeyError as exc:
-            raise PackageError(f"params.yaml: package.{exc.args[0]} is missing") from None
+            return cls.from_settings(Settings.from_mapping(params), root)
+        except SettingsError as exc:
+            raise PackageError(str(exc)) from None
 
+    def files(self) -> dict[str, Path]:
+        """Wheel path -> source file of every shipped module, parents' __init__.py included."""
+        out: dict[str, Path] = {}
+        for module in self.modules:
+            base = self.source.joinpath(*module.split("."))
+            if base.with_suffix(".py").is_file():
+                found = [base.with_suffix(".py")]
+            elif (base / "__init__.py").is_file():
+                found = sorted(base.glob("*.py"))
+            else:
+                raise PackageError(
+                    f"package.modules lists {module}, but neither {base}.py nor {base}/ exists"
+                )
+            for path in found:
+                rel = path.relative_to(self.source)
+                out[rel.as_posix()] = path
+                for parent in rel.parents:
+                    init = parent / "__init__.py"
+                    if parent != Path() and (self.source / init).is_file():
+                        out[init.as_posix()] = self.source / init
+        init = self.source / self.import_package / "__init__.py"
+        out.setdefault(f"{self.import_package}/__init__.py", init)
+        return out
 
-def resolve(value: Any, params: dict[str, Any]) -> Any:
-    """Replace `${a.b}` in strings by that key of params.yaml, recursively."""
-    if isinstance(value, dict):
-        return {k: resolve(v, params) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, params) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def lookup(match: re.Match[str]) -> str:
-        node: Any = params
-        for key in match[1].split("."):
-            if not isinstance(node, dict) or key not in node:
-                raise PackageError(f"params.yaml: '{match[0]}' refers to a missing key")
-            node = node[key]
-        return str(node)
-
-    return _REF.sub(lookup, value)
+    def top_packages(self) -> list[str]:
+        return sorted({name.split("/")[0] for name in self.files()})
 
 
 def requirements(spec: Spec) -> list[str]:
@@ -155,6 +169,14 @@ def _git_out(args: list[str], root: Path) -> str:
     return proc.stdout.strip()
 
 
+def contract_hooks(path: Path | None) -> list[str]:
+    """The rule hooks a contract file names (`package.module:function`)."""
+    if path is None:
+        raise PackageError("params.yaml: package.artifacts has no 'contract' (the data contract)")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(r.get("check")) for r in data.get("rules") or [] if isinstance(r, dict)]
+
+
 def collect_artifacts(spec: Spec) -> dict[str, Path]:
     """Artifacts present; a missing required one is an error that says how to make it."""
     found: dict[str, Path] = {}
@@ -179,11 +201,10 @@ def check_lock(root: Path, params: dict[str, Any], found: dict[str, Path]) -> No
     dvc.lock records each stage's params and outputs; an artifact whose md5 differs, or a
     params section changed since, means `make run` was not run after the last change.
     """
-    lock_path = root / "dvc.lock"
-    if not lock_path.is_file():
+    lock = dvclock.read(root)
+    if lock is None:
         return
-    stages = (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages") or {}
-    outs = {o["path"]: o.get("md5") for stage in stages.values() for o in stage.get("outs") or []}
+    outs = {out.path: out.md5 for _, out in lock.outputs()}
     for key, path in found.items():
         recorded = outs.get(path.relative_to(root).as_posix())
         if recorded and digest(path, "md5") != recorded:
@@ -191,8 +212,8 @@ def check_lock(root: Path, params: dict[str, Any], found: dict[str, Path]) -> No
                 f"{path.relative_to(root)} ({key}) is not the output dvc.lock records; "
                 "run `make run` first"
             )
-    for name, stage in stages.items():
-        for file_params in (stage.get("params") or {}).values():
+    for name, stage in lock.stages.items():
+        for file_params in stage.params.values():
             for dotted, value in file_params.items():
                 current: Any = params
                 for part in str(dotted).split("."):
@@ -214,6 +235,8 @@ def build_manifest(
     gitmeta = git_info(root)
     return {
         "name": spec.distribution,
+        "title": spec.card.get("title") or spec.distribution,
+        "summary": spec.summary,
         "version": version,
         "import_package": spec.import_package,
         "artifacts": {
@@ -262,33 +285,58 @@ def model_card(spec: Spec, params: dict[str, Any], manifest: dict[str, Any], roo
     )
 
 
-def check_imports(spec: Spec) -> None:
-    """Refuse a module list whose modules import a module of the package left out."""
-    pkg = spec.import_package
-    for module in spec.modules:
-        path = spec.source / pkg / f"{module}.py"
-        if not path.is_file():
-            raise PackageError(f"package.modules lists {module}, but {path} does not exist")
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module == pkg:
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(pkg + "."):
-                names = [node.module.split(".")[1]]  # type: ignore[union-attr]
-            elif isinstance(node, ast.Import):
-                names = [a.name.split(".")[1] for a in node.names if a.name.startswith(pkg + ".")]
-            else:
-                continue
-            missing = [n for n in names if n not in spec.modules]
-            if missing:
-                raise PackageError(
-                    f"{path}: imports {pkg}.{missing[0]}, which package.modules leaves out"
-                )
+def _imported(path: Path, module: str) -> set[str]:
+    """Dotted names a file imports (relative imports resolved)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            origin = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                origin = f"{base}.{origin}" if origin else base
+            names.add(origin)
+            names |= {f"{origin}.{a.name}" for a in node.names}
+    return names
+
+
+def check_imports(spec: Spec, hooks: list[str] | None = None) -> None:
+    """Refuse a module list whose modules, or the contract's rule hooks, need a module left out.
+
+    Every import of a project package (one found under `package.source`) must name a
+    shipped module, lazy imports included, and every hook the contract names must be shipped.
+    """
+    shipped = spec.files()
+    modules = {
+        name.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for name in shipped
+    }
+    project = {p.name for p in spec.source.iterdir() if (p / "__init__.py").is_file()}
+
+    def is_module(dotted: str) -> bool:
+        base = spec.source.joinpath(*dotted.split("."))
+        return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+    for rel, path in sorted(shipped.items()):
+        module = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        for name in sorted(_imported(path, module)):
+            if name.split(".")[0] in project and is_module(name) and name not in modules:
+                raise PackageError(f"{path}: imports {name}, which package.modules leaves out")
+    for hook in hooks or []:
+        module = hook.partition(":")[0]
+        if module not in modules:
+            raise PackageError(
+                f"the contract's rule hook {hook} is in {module}, which package.modules leaves out"
+            )
 
 
 def pyproject(spec: Spec, version: str) -> str:
     q = json.dumps  # a JSON string is a valid TOML basic string
     deps = ",\n".join(f"    {q(r)}" for r in requirements(spec))
     scripts = "\n".join(f"{q(k)} = {q(v)}" for k, v in spec.scripts.items())
+    packages = ", ".join(q(p) for p in spec.top_packages())
     return f"""[project]
 name = {q(spec.distribution)}
 version = {q(version)}
@@ -302,12 +350,15 @@ dependencies = [
 [project.scripts]
 {scripts}
 
+[project.entry-points.{q(ENTRY_POINTS)}]
+{q(spec.import_package)} = {q(spec.import_package)}
+
 [build-system]
 requires = ["hatchling>=1.25"]
 build-backend = "hatchling.build"
 
 [tool.hatch.build.targets.wheel]
-packages = [{q(spec.import_package)}]
+packages = [{packages}]
 """
 
 
@@ -315,16 +366,19 @@ def stage(
     spec: Spec, version: str, found: dict[str, Path], texts: dict[str, str], dest: Path
 ) -> None:
     """The source tree the backend builds: listed modules, artifacts, generated files."""
-    pkg = dest / spec.import_package
-    (pkg / ARTIFACTS).mkdir(parents=True)
-    init = spec.source / spec.import_package / "__init__.py"
-    shutil.copy2(init, pkg / "__init__.py") if init.is_file() else (pkg / "__init__.py").touch()
-    for module in spec.modules:
-        shutil.copy2(spec.source / spec.import_package / f"{module}.py", pkg / f"{module}.py")
+    for rel, path in spec.files().items():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            shutil.copy2(path, target)
+        else:
+            target.touch()
+    artifacts = dest / spec.import_package / ARTIFACTS
+    artifacts.mkdir(parents=True)
     for path in found.values():
-        shutil.copy2(path, pkg / ARTIFACTS / path.name)
+        shutil.copy2(path, artifacts / path.name)
     for name, text in texts.items():
-        (pkg / ARTIFACTS / name).write_text(text, encoding="utf-8")
+        (artifacts / name).write_text(text, encoding="utf-8")
     (dest / "README.md").write_text(texts[CARD], encoding="utf-8")
     (dest / "pyproject.toml").write_text(pyproject(spec, version), encoding="utf-8")
 
@@ -347,11 +401,12 @@ def build_wheel(source: Path, out: Path, uv: str, epoch: int | None) -> Path:
 
 
 def check_wheel(wheel: Path, spec: Spec, found: dict[str, Path]) -> list[str]:
-    """The wheel holds the listed modules and artifacts and nothing else of the package."""
+    """The wheel holds the listed modules and artifacts and nothing else of its packages."""
     pkg = spec.import_package
+    tops = tuple(f"{p}/" for p in spec.top_packages())
     with zipfile.ZipFile(wheel) as zf:
-        names = [n for n in zf.namelist() if n.startswith(pkg + "/")]
-    allowed = {f"{pkg}/__init__.py"} | {f"{pkg}/{m}.py" for m in spec.modules}
+        names = [n for n in zf.namelist() if n.startswith(tops)]
+    allowed = set(spec.files())
     allowed |= {f"{pkg}/{ARTIFACTS}/{p.name}" for p in found.values()}
     allowed |= {f"{pkg}/{ARTIFACTS}/{n}" for n in (MANIFEST, CARD)}
     extra = sorted(set(names) - allowed)
@@ -382,10 +437,14 @@ def publish(dist: Path, files: dict[str, Path]) -> dict[str, str]:
 def package(root: Path, params_path: Path, version: str, dist: Path, uv: str) -> Path:
     if not _VERSION.match(version):
         raise PackageError(f"version '{version}' is not a PEP 440 version such as 1.2.3")
-    params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    spec = Spec.from_params(params, root)
-    check_imports(spec)
+    try:
+        settings = Settings.load(params_path)
+    except SettingsError as exc:
+        raise PackageError(str(exc)) from None
+    params = settings.raw
+    spec = Spec.from_settings(settings, root)
     found = collect_artifacts(spec)
+    check_imports(spec, contract_hooks(found.get("contract")))
     check_lock(root, params, found)
     manifest = build_manifest(spec, params, version, found, root)
     card = model_card(spec, params, manifest, root)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-import yaml
-
+from gitops import dvclock
 from gitops.release.schema_diff import schema_changes
 
 #: SemVer as GTO accepts it after the leading "v" (pre-release and build metadata allowed).
@@ -100,7 +99,10 @@ def _from_package(package: Any) -> dict[str, Any]:
         package.get("import_package"),
     )
     if isinstance(modules, list) and isinstance(source, str) and isinstance(name, str):
-        out["code"] = [f"{source}/{name}/{module}.py" for module in modules]
+        # A dotted module is a file or a package folder; git compares either by path. The
+        # model package's own __init__.py ships in every wheel.
+        paths = [f"{source}/{m.replace('.', '/')}" for m in modules]
+        out["code"] = [*paths, *(f"{p}.py" for p in paths), f"{source}/{name}/__init__.py"]
     return out
 
 
@@ -150,23 +152,11 @@ def bump_version(previous: str, bump: Bump) -> str:
 
 def model_md5(lock_text: str | None, path: str, source: str = "dvc.lock") -> str | None:
     """The md5 DVC recorded for the stage output `path`, or None when no stage outputs it."""
-    if lock_text is None:
-        return None
     try:
-        lock = yaml.safe_load(lock_text) or {}
-    except yaml.YAMLError as err:
-        raise ValueError(f"{source}: not valid YAML ({err})") from None
-    stages = lock.get("stages") if isinstance(lock, dict) else None
-    if not isinstance(stages, dict):
-        raise ValueError(f"{source}: no 'stages' mapping; is this a DVC 3 lock file?")
-    for name, stage in stages.items():
-        for out in (stage or {}).get("outs") or []:
-            if isinstance(out, dict) and out.get("path") == path:
-                md5 = out.get("md5")
-                if not md5:
-                    raise ValueError(f"{source}: stage '{name}' output '{path}' has no md5")
-                return str(md5)
-    return None
+        lock = dvclock.parse(lock_text, source)
+    except dvclock.LockError as err:
+        raise ValueError(str(err)) from None
+    return None if lock is None else lock.output_md5(path)
 
 
 def _short(md5: str | None) -> str:

@@ -12,25 +12,31 @@ import numpy as np
 import pandas as pd
 
 from gitops.curves import PLOTS
+from gitops.settings import Wording
 
 BASE_COLOUR = ("grey", "#8c959f")
 CHANGE_COLOUR = ("blue", "#0969da")
 IDEAL_COLOUR = ("light green", "#8fd19e")
 WIDTH, HEIGHT = 640, 320
 
+#: Titles and hints are templates filled with the task's wording.
 TITLES = {
     "roc": ("ROC", "False positive rate", "True positive rate"),
     "precision_recall": ("Precision-recall", "Recall", "Precision"),
-    "gains": ("Cumulative gains", "Share of customers contacted", "Share of churners caught"),
-    "calibration": ("Calibration", "Predicted risk band", "Observed churn rate"),
+    "gains": ("Cumulative gains", "Share of {population} contacted", "Share of {positives} caught"),
+    "calibration": ("Calibration", "Predicted risk band", "Observed {positive_rate}"),
 }
 HINTS = {
     "roc": "Higher and further left is better.",
     "precision_recall": "Higher is better.",
-    "gains": "Higher is better; the steeper the start, the more churners a short call list finds.",
+    "gains": "Higher is better; the steeper the start, the more {positives} a short list finds.",
     "calibration": "Closest to the light green line (predicted risk = observed rate) is best; "
-    "risk bands that hold no customers in a revision are left out.",
+    "risk bands that hold no {population} in a revision are left out.",
 }
+
+
+def _worded(text: str, wording: Wording) -> str:
+    return text.format(**wording.model_dump())
 
 
 def _numbers(values: np.ndarray) -> str:
@@ -80,12 +86,15 @@ def _roc_extent(*curves: pd.Series | None) -> float:
     return float(min(1.0, max(0.2, np.ceil(max(ends, default=1.0) * 10 - 1e-9) / 10)))
 
 
-def chart(name: str, base: pd.DataFrame | None, change: pd.DataFrame) -> tuple[str, str]:
+def chart(
+    name: str, base: pd.DataFrame | None, change: pd.DataFrame, wording: Wording | None = None
+) -> tuple[str, str]:
     """Caption and Mermaid source for one plot; `base` None draws the change alone."""
-    title, x_title, y_title = TITLES[name]
+    wording = wording or Wording()
+    title, x_title, y_title = (_worded(t, wording) for t in TITLES[name])
     new = _curve(name, change)
     old = _curve(name, base) if base is not None else None
-    hint = HINTS[name]
+    hint = _worded(HINTS[name], wording)
     lines: list[np.ndarray] = []
     colours: list[str] = []
     if name == "calibration":
@@ -134,11 +143,15 @@ def chart(name: str, base: pd.DataFrame | None, change: pd.DataFrame) -> tuple[s
     return caption, "```mermaid\n" + "\n".join(body) + "\n```"
 
 
-def all_charts(base: dict[str, pd.DataFrame], change: dict[str, pd.DataFrame]) -> list[str]:
+def all_charts(
+    base: dict[str, pd.DataFrame],
+    change: dict[str, pd.DataFrame],
+    wording: Wording | None = None,
+) -> list[str]:
     """Markdown for every plot the change has, captions above the charts."""
     out = []
     for name in PLOTS:
         if name in change:
-            caption, block = chart(name, base.get(name), change[name])
+            caption, block = chart(name, base.get(name), change[name], wording)
             out.append(f"{caption}\n\n{block}")
     return out

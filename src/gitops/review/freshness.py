@@ -12,23 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from gitops import dvclock
 from gitops.review.diffs import flatten
 
 FIX_COMMAND = "make run && git add dvc.lock models/ data/quality.json && git commit"
-
-
-def _stages(lock: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    if not lock:
-        return {}
-    stages = lock.get("stages") or {}
-    return dict(stages) if isinstance(stages, Mapping) else {}
-
-
-def _deps(stage: Mapping[str, Any]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for dep in stage.get("deps") or []:
-        out[str(dep.get("path"))] = dep.get("md5") or dep.get("hash") or dep.get("etag")
-    return out
 
 
 def _show(value: Any) -> str:
@@ -43,7 +30,8 @@ def lock_differences(
         return ["the workspace has no dvc.lock: the pipeline was not reproduced (run `make run`)"]
     if committed is None:
         return ["dvc.lock is not committed on the branch"]
-    old, new = _stages(committed), _stages(reproduced)
+    old = dvclock.from_mapping(committed).stages if committed.get("stages") else {}
+    new = dvclock.from_mapping(reproduced).stages if reproduced.get("stages") else {}
     out: list[str] = []
     for name in sorted(old.keys() - new.keys()):
         out.append(f"stage {name}: committed but not reproduced")
@@ -51,9 +39,9 @@ def lock_differences(
         out.append(f"stage {name}: reproduced but not in the committed dvc.lock")
     for name in [n for n in new if n in old]:
         a, b = old[name], new[name]
-        if a.get("cmd") != b.get("cmd"):
+        if a.cmd != b.cmd:
             out.append(f"stage {name}: command changed")
-        da, db = _deps(a), _deps(b)
+        da, db = {d.path: d.md5 for d in a.deps}, {d.path: d.md5 for d in b.deps}
         for path in sorted(da.keys() | db.keys()):
             if path not in db:
                 out.append(f"stage {name}: dependency {path} no longer used")
@@ -61,7 +49,7 @@ def lock_differences(
                 out.append(f"stage {name}: new dependency {path}")
             elif da[path] != db[path]:
                 out.append(f"stage {name}: {path} changed since the results were committed")
-        pa, pb = a.get("params") or {}, b.get("params") or {}
+        pa, pb = a.params, b.params
         for file in sorted(pa.keys() | pb.keys()):
             fa, fb = flatten(pa.get(file) or {}), flatten(pb.get(file) or {})
             for key in sorted(fa.keys() | fb.keys()):

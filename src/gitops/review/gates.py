@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gitops.metrics import METRICS
+from gitops.metrics import label as metric_label
+from gitops.settings import Wording
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 STALE_MODES = ("fail", "warn")
@@ -49,9 +51,8 @@ class Verdict:
         return asdict(self)
 
 
-def label(metric: str) -> str:
-    info = METRICS.get(metric)
-    return info.label if info else metric
+def label(metric: str, wording: Wording | None = None) -> str:
+    return metric_label(metric, wording)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -109,13 +110,14 @@ def decide(
     new: Mapping[str, float],
     deltas: Mapping[str, Mapping[str, Any]] | None,
     stale: list[str] | None,
+    wording: Wording | None = None,
 ) -> list[Verdict]:
     """One verdict per rule. `deltas[metric]` holds `delta` and optionally `interval` (lo, hi).
 
     `deltas` is None when there is no base; `stale` lists mismatches between committed
     and reproduced results (None when not checked).
     """
-    out = [_decide_rule(rule, new, deltas) for rule in policy.rules]
+    out = [_decide_rule(rule, new, deltas, wording) for rule in policy.rules]
     if stale is not None:
         if stale:
             verdict = FAIL if policy.stale_results == "fail" else WARN
@@ -137,9 +139,12 @@ def decide(
 
 
 def _decide_rule(
-    rule: Rule, new: Mapping[str, float], deltas: Mapping[str, Mapping[str, Any]] | None
+    rule: Rule,
+    new: Mapping[str, float],
+    deltas: Mapping[str, Mapping[str, Any]] | None,
+    wording: Wording | None = None,
 ) -> Verdict:
-    name = label(rule.metric)
+    name = label(rule.metric, wording)
     if rule.kind in ("min", "max"):
         sign = "≥" if rule.kind == "min" else "≤"
         text = f"{name} {sign} {limit_text(rule.metric, rule.limit)}"

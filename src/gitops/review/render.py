@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.metrics import METRICS
+from gitops.settings import Wording, section_or_default
 
 MARKER = "<!-- gitops-report -->"
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "➖"}
@@ -62,6 +63,11 @@ def interval(metric: str | None, iv: list[float] | None) -> str:
     if _is_share(metric):
         return f"{_signed(100 * lo, 1)} to {_signed(100 * hi, 1)} pp"
     return f"{_signed(lo, 4)} to {_signed(hi, 4)}"
+
+
+def words(report: dict[str, Any]) -> Wording:
+    """The task's wording the report was built with (neutral words for older reports)."""
+    return section_or_default(Wording, report.get("wording"))
 
 
 def _cell(text: Any) -> str:
@@ -124,7 +130,8 @@ def notes(report: dict[str, Any]) -> list[str]:
     conf = f"{100 * comp.get('confidence', 0.95):g}%"
     if comp["mode"] == "paired":
         out.append(
-            f"🔬 Compared on the same {comp['rows_change']:,} test customers (paired bootstrap, "
+            f"🔬 Compared on the same {comp['rows_change']:,} test {words(report).population} "
+            "(paired bootstrap, "
             f"{comp['resamples']:,} resamples, {conf} intervals)."
         )
     elif comp["mode"] == "unpaired":
@@ -199,7 +206,8 @@ def metrics_section(report: dict[str, Any]) -> Section:
         ["Metric", "Base", "Change", "Δ", f"{conf} interval of Δ", "Reading"], rows, "lrrrrl"
     )
     body += (
-        "\n\nBusiness metrics in **bold** (shares of all churners, in percentage points, pp); "
+        f"\n\nBusiness metrics in **bold** (shares of all {words(report).positives}, in "
+        "percentage points, pp); "
         "↓ marks metrics where lower is better. The interval is where the true Δ lies with "
         f"{conf} confidence given the test set's size; if it contains zero, the move could "
         "be noise."
@@ -241,12 +249,13 @@ def data_section(report: dict[str, Any]) -> Section:
         return Section("data", "Data", "No data quality summary in the workspace.")
     s = data["summary"]
     comp = report["comparison"]
+    w = words(report)
     rows = [
         ["Rows in the raw file", _num(s["rows_in"]["base"]), _num(s["rows_in"]["change"])],
         ["Rows after validation", _num(s["rows_out"]["base"]), _num(s["rows_out"]["change"])],
-        ["Churners", _num(s["positives"]["base"]), _num(s["positives"]["change"])],
+        [w.cap("positives"), _num(s["positives"]["base"]), _num(s["positives"]["change"])],
         [
-            "Churn rate",
+            w.cap("positive_rate"),
             _num(s["label_rate"]["base"], True),
             _num(s["label_rate"]["change"], True),
         ],
@@ -270,7 +279,7 @@ def data_section(report: dict[str, Any]) -> Section:
         rate = _num(s["label_rate"]["change"], True)
         body = (
             f"Unchanged: {_num(s['rows_in']['change'])} raw rows, "
-            f"{_num(s['rows_out']['change'])} after validation, churn rate {rate}."
+            f"{_num(s['rows_out']['change'])} after validation, {w.positive_rate} {rate}."
             f"\n\n<details><summary>Details</summary>\n\n{grid}\n\n</details>"
         )
     if data["schema"]:

@@ -21,40 +21,25 @@ from gitops.files import write_text
 from gitops.metrics import METRICS
 from gitops.review import charts, diffs, freshness, gates, render, significance
 from gitops.review.snapshot import Snapshot, from_git, from_workspace
+from gitops.settings import (
+    ReportSettings,
+    SettingsError,
+    Wording,
+    parse_section,
+    section_or_default,
+)
 
-DEFAULTS: dict[str, Any] = {
-    "base_branch": "main",
-    "output": "reports/pr_report.md",
-    "json": "reports/pr_report.json",
-    "max_chars": 60_000,
-    "metric_tolerance": 1e-6,
-}
 
-
-def settings_from(params: Mapping[str, Any]) -> tuple[dict[str, Any], significance.Settings]:
+def settings_from(params: Mapping[str, Any]) -> tuple[ReportSettings, significance.Settings]:
     """The `report:` section with defaults, and the bootstrap settings within it."""
-    section = dict(params.get("report") or {})
-    known = set(DEFAULTS) | set(significance.Settings.__dataclass_fields__)
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ValueError(
-            f"params.yaml: unknown key(s) under report: {', '.join(unknown)} "
-            f"(expected {', '.join(sorted(known))})"
-        )
-    boot = {
-        k: section.pop(k) for k in list(section) if k in significance.Settings.__dataclass_fields__
-    }
-    for key, value in boot.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"params.yaml: report.{key} must be a number, got {value!r}")
-        if key != "confidence":
-            boot[key] = int(value)
-    cfg = DEFAULTS | section
-    settings = significance.Settings(**boot)
-    if not 0 < settings.confidence < 1:
-        raise ValueError("params.yaml: report.confidence must be between 0 and 1")
-    if settings.resamples < 2:
-        raise ValueError("params.yaml: report.resamples must be at least 2")
+    cfg = parse_section(ReportSettings, params.get("report"), "params.yaml", "report")
+    settings = significance.Settings(
+        resamples=cfg.resamples,
+        max_resample_rows=cfg.max_resample_rows,
+        min_resamples=cfg.min_resamples,
+        seed=cfg.seed,
+        confidence=cfg.confidence,
+    )
     return cfg, settings
 
 
@@ -109,7 +94,10 @@ def _compare(base: Snapshot, change: Snapshot, settings: significance.Settings) 
 
 
 def metric_rows(
-    base: Mapping[str, float] | None, change: Mapping[str, float], intervals: Mapping[str, list]
+    base: Mapping[str, float] | None,
+    change: Mapping[str, float],
+    intervals: Mapping[str, list],
+    wording: Wording | None = None,
 ) -> list[dict[str, Any]]:
     """Business metrics first, then statistical ones, then any the registry does not know."""
     names = [n for n in METRICS if n in change and METRICS[n].kind == "business"]
@@ -128,7 +116,7 @@ def metric_rows(
         rows.append(
             {
                 "name": name,
-                "label": info.label if info else name,
+                "label": info.label_for(wording) if info else name,
                 "kind": info.kind if info else "statistical",
                 "higher_is_better": higher,
                 "base": None if old is None else float(old),
@@ -164,16 +152,15 @@ def build(
     policy = gates.parse(params.get("gates"), known)
     comparison = _compare(base, change, settings)
     intervals = comparison.pop("intervals")
-    rows = metric_rows(base.metrics, change.metrics, intervals)
+    wording = section_or_default(Wording, params.get("wording"))
+    rows = metric_rows(base.metrics, change.metrics, intervals, wording)
     top_fraction = _metric_opts(change.params, params)[1]
     for row in rows:
         row["label"] = _name_segment(row["label"], top_fraction)
     deltas = None if base.metrics is None else {r["name"]: r for r in rows}
     stale = freshness.lock_differences(head.lock, change.lock)
-    stale += freshness.metric_differences(
-        head.metrics, change.metrics, float(cfg["metric_tolerance"])
-    )
-    verdicts = gates.decide(policy, change.metrics, deltas, stale)
+    stale += freshness.metric_differences(head.metrics, change.metrics, cfg.metric_tolerance)
+    verdicts = gates.decide(policy, change.metrics, deltas, stale, wording)
     param_changes = diffs.params_changes(base.params, params) if base.params is not None else []
     policy_keys = [c["key"] for c in param_changes if c["policy"]]
     under_base: str | None = None
@@ -184,7 +171,7 @@ def build(
         except ValueError:
             old_policy = None
         if old_policy is not None:
-            old = gates.decide(old_policy, change.metrics, deltas, stale)
+            old = gates.decide(old_policy, change.metrics, deltas, stale, wording)
             under_base = gates.overall(old)
             failing_now = {v.id for v in verdicts if v.verdict == gates.FAIL}
             failing_base = [
@@ -196,7 +183,7 @@ def build(
         v.to_json()
         | {
             "rule": _name_segment(v.rule, top_fraction),
-            "label": _name_segment(gates.label(v.metric), top_fraction)
+            "label": _name_segment(gates.label(v.metric, wording), top_fraction)
             if v.metric
             else "Stale results",
         }
@@ -220,6 +207,7 @@ def build(
         "data": diffs.data_changes(base.quality, change.quality),
         "stale": {"differences": stale, "fix": freshness.FIX_COMMAND},
         "run_url": run_url,
+        "wording": wording.model_dump(),
         "omitted": [],
     }
 
@@ -234,20 +222,21 @@ def run_url(environ: Mapping[str, str]) -> str | None:
 
 def generate(
     root: Path, base_rev: str | None, environ: Mapping[str, str]
-) -> tuple[dict[str, Any], str, dict[str, Any]]:
+) -> tuple[dict[str, Any], str, ReportSettings]:
     """Read both revisions, build the report and render the comment (and the config used)."""
     change = from_workspace(root)
     cfg, _ = settings_from(change.params or {})
     head_sha = git.resolve("HEAD", root)
-    base_sha, how = resolve_base(base_rev, str(cfg["base_branch"]), root)
+    base_sha, how = resolve_base(base_rev, cfg.base_branch, root)
     revisions = {
-        "base": {"rev": base_rev or cfg["base_branch"], "sha": base_sha, "how": how},
+        "base": {"rev": base_rev or cfg.base_branch, "sha": base_sha, "how": how},
         "change": {"sha": head_sha, "dirty": git.dirty(root)},
     }
     base = from_git(base_sha, root)
     report = build(base, change, from_git(head_sha, root), revisions, run_url(environ))
-    plots = charts.all_charts(base.plots, change.plots)
-    text, omitted = render.render(report, plots, int(cfg["max_chars"]))
+    wording = section_or_default(Wording, (change.params or {}).get("wording"))
+    plots = charts.all_charts(base.plots, change.plots, wording)
+    text, omitted = render.render(report, plots, cfg.max_chars)
     report["omitted"] = omitted
     return report, text, cfg
 
@@ -260,17 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     try:
         report, text, cfg = generate(root, args.base, os.environ)
-    except (git.GitError, ValueError, KeyError) as err:
+    except (git.GitError, SettingsError, ValueError, KeyError) as err:
         print(f"report: {err}", file=sys.stderr)
         return 2
-    write_text(root / cfg["output"], text)
-    write_text(root / cfg["json"], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text(root / cfg.output, text)
+    write_text(root / cfg.json_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with Path(summary).open("a", encoding="utf-8") as fh:
             fh.write(text + "\n")
     status = report["verdict"]
-    print(f"report: {status} -> {cfg['output']}, {cfg['json']}")
+    print(f"report: {status} -> {cfg.output}, {cfg.json_path}")
     for rule in report["failing"]:
         print(f"  failed: {rule}")
     return 1 if status == gates.FAIL else 0

@@ -18,6 +18,7 @@ import yaml
 
 from gitops import git
 from gitops.curves import PLOTS
+from gitops.metrics import renamed
 
 Reader = Callable[[str], bytes | None]
 
@@ -30,6 +31,8 @@ DEFAULT_PATHS = {
     "quality": "data/quality.json",
 }
 PREDICTION_COLUMNS = ("row_id", "label", "score", "value")
+#: Curve columns' names before they became neutral: an older base's curves still draw.
+LEGACY_COLUMNS = {"customers_contacted": "share_contacted", "churners_caught": "positives_caught"}
 
 
 @dataclass
@@ -81,7 +84,7 @@ def _json(raw: bytes | None, where: str) -> dict[str, Any] | None:
 def _csv(raw: bytes | None, where: str, required: tuple[str, ...]) -> pd.DataFrame | None:
     if raw is None:
         return None
-    frame = pd.read_csv(io.BytesIO(raw), dtype={"row_id": str})
+    frame = pd.read_csv(io.BytesIO(raw), dtype={"row_id": str}).rename(columns=LEGACY_COLUMNS)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValueError(f"{where}: missing column(s) {', '.join(missing)}")
@@ -99,6 +102,7 @@ def load(read: Reader, label: str) -> Snapshot:
         ]
         if bad:
             raise ValueError(f"{where['metrics']} at {label}: non-numeric value for {bad[0]}")
+        metrics = renamed(metrics)
     plots = {}
     for name, (file, x, y) in PLOTS.items():
         path = f"{where['plots']}/{file}"

@@ -8,15 +8,19 @@ import sys
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from churn import io, schema
+from gitops.contract import load
+from gitops.files import write_parquet
+from gitops.settings import Settings
 
 
-def split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified on the label so both sides keep the churn rate."""
+def split(
+    frame: pd.DataFrame, label: str, *, test_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified on the label so both sides keep the positive rate."""
     if not 0 < test_size < 1:
         raise ValueError(f"params.yaml: split.test_size must be between 0 and 1, got {test_size}")
     train, test = train_test_split(
-        frame, test_size=test_size, random_state=seed, stratify=frame[schema.TARGET]
+        frame, test_size=test_size, random_state=seed, stratify=frame[label]
     )
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
@@ -28,12 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", required=True)
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    params = io.section(io.load_params(args.params), "split", args.params)
+    settings = Settings.load(args.params)
+    contract = load.load(settings.data.contract)
     train, test = split(
-        pd.read_parquet(args.input), test_size=float(params["test_size"]), seed=int(params["seed"])
+        pd.read_parquet(args.input),
+        contract.label,
+        test_size=settings.split.test_size,
+        seed=settings.split.seed,
     )
-    io.write_parquet(args.train, train)
-    io.write_parquet(args.test, test)
+    write_parquet(args.train, train)
+    write_parquet(args.test, test)
     print(f"split: {len(train)} train rows, {len(test)} test rows")
     return 0
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from churn import io, reference
-from churn.persist import sha256_file
+from gitops.contract import load
+from gitops.files import digest, write_json
+from gitops.pipeline import baseline
+from gitops.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,24 +24,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    params = io.load_params(args.params)
-    ref = io.section(params, "reference", args.params)
-    cut = io.section(params, "metrics", args.params)
-    built = reference.build_reference(
+    settings = Settings.load(args.params)
+    if settings.reference is None:
+        print(f"reference: {args.params} has no 'reference' section", file=sys.stderr)
+        return 1
+    built = baseline.build_reference(
         pd.read_parquet(args.train),
+        load.load(settings.data.contract),
         pd.read_csv(args.predictions)["score"].to_numpy(),
         json.loads(Path(args.metrics).read_text(encoding="utf-8")),
-        model_sha256=sha256_file(args.model),
-        bins=int(ref["bins"]),
-        risk_bands=[float(e) for e in ref["risk_bands"]],
-        threshold=float(cut["threshold"]),
-        top_fraction=float(cut["top_fraction"]),
+        model_sha256=digest(args.model),
+        bins=settings.reference.bins,
+        risk_bands=settings.reference.risk_bands,
+        threshold=settings.metrics.threshold,
+        top_fraction=settings.metrics.top_fraction,
     )
-    io.write_json(args.output, built)
+    write_json(args.output, built)
     flagged = built["risk"]["flagged_share"]
     print(
         f"reference: {len(built['features'])} features over {built['rows']} training "
-        f"rows; {flagged:.1%} of held-out customers flagged high-risk"
+        f"rows; {flagged:.1%} of held-out records flagged high-risk"
     )
     return 0
 

@@ -1,7 +1,9 @@
 """What the training data and the release looked like: the baseline monitoring compares with.
 
 Computed once by the `reference` stage and shipped with the release, so that checking a
-batch later needs the release's files, not its training data.
+batch later needs the release's files, not its training data. Bins follow the contract:
+fields with listed values (categories, enums, booleans) count per value, numbers over
+quantile bins of the training rows.
 """
 
 from __future__ import annotations
@@ -12,27 +14,38 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from churn import schema
+from gitops.contract.spec import Contract, FieldSpec
 from gitops.monitoring import drift
 
 #: Bumped when the layout of reference.json changes; the monitor refuses other formats.
 FORMAT = 1
 
 
-def feature_reference(train: pd.DataFrame, bins: int) -> dict[str, dict[str, Any]]:
-    """Bins per feature: the allowed values of coded columns, training quantiles of others."""
+def _labels(field: FieldSpec) -> list[str]:
+    if field.type == "boolean":
+        return [f"0 ({field.false_values[0]})", f"1 ({field.true_values[0]})"]
+    names = field.labels
+    return [f"{v} ({names[v]})" if v in names else str(v) for v in field.allowed or ()]
+
+
+def feature_reference(
+    train: pd.DataFrame, contract: Contract, bins: int
+) -> dict[str, dict[str, Any]]:
+    """Bins per feature: the listed values of coded fields, training quantiles of numbers."""
     out: dict[str, dict[str, Any]] = {}
-    for col in schema.feature_columns():
-        if col.allowed is not None:
-            labels = [f"{v} ({col.labels[v]})" if v in col.labels else str(v) for v in col.allowed]
-            out[col.name] = drift.categorical_reference(train[col.name], col.allowed, labels)
-        else:
-            out[col.name] = drift.numeric_reference(train[col.name], bins)
+    for field in contract.features:
+        if field.allowed is not None:
+            out[field.name] = drift.categorical_reference(
+                train[field.name], list(field.allowed), _labels(field)
+            )
+        elif field.type in ("integer", "number"):
+            out[field.name] = drift.numeric_reference(train[field.name], bins)
     return out
 
 
 def build_reference(
     train: pd.DataFrame,
+    contract: Contract,
     held_out_scores: NDArray,
     release_metrics: dict[str, float],
     *,
@@ -49,7 +62,7 @@ def build_reference(
         "format": FORMAT,
         "model_sha256": model_sha256,
         "rows": len(train),
-        "features": feature_reference(train, bins),
+        "features": feature_reference(train, contract, bins),
         "risk": {
             "source": "held-out test predictions",
             "rows": int(scores.size),

@@ -1,9 +1,10 @@
-"""Monitoring the churn model: do the customers it scores still look like its training data?
+"""`make monitor`: do the records a model now scores still look like its training data?
 
-The churn half of monitoring: which columns are features and how each is binned (from
-`churn.schema`), how a record is validated and scored. Statistics, thresholds and the
-report are `gitops.monitoring.drift`'s. Runs from the repository (models/ files) or from
-an installed release's artifacts (`--reference`, `--model`); only the thresholds come from
+Validates a batch against the data contract, scores the valid rows with the model the
+reference was computed for, and compares features, predicted risk and (when labels are
+present) metrics with the reference (`gitops.monitoring.drift` holds the statistics and
+the report). Runs from the repository (models/ files) or from an installed release's
+artifacts (`--reference`, `--model`, `--contract`); only the thresholds come from
 params.yaml.
 """
 
@@ -19,12 +20,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from churn import io, persist, schema, validation
-from churn.reference import FORMAT
 from gitops import metrics
+from gitops.contract import load as contract_load
+from gitops.contract import reading
+from gitops.contract.spec import Contract
+from gitops.contract.validate import DataValidationError, split_valid
+from gitops.files import digest, write_json, write_text
 from gitops.monitoring import drift
+from gitops.pipeline.baseline import FORMAT
+from gitops.scoring import persist
+from gitops.scoring.bundle import positive_proba
+from gitops.settings import Settings, SettingsError, Wording
 
-#: Rows breaking the schema listed one by one in the report (all are counted).
+#: Rows breaking the contract listed one by one in the report (all are counted).
 EXAMPLES_MD = 20
 EXAMPLES_JSON = 1000
 
@@ -39,23 +47,25 @@ class UnusableInputError(ValueError):
 def check_batch(
     frame: pd.DataFrame,
     source: str,
+    contract: Contract,
     reference: dict[str, Any],
     model: Any,
     limits: drift.Thresholds,
+    wording: Wording | None = None,
 ) -> dict[str, Any]:
-    """The drift report of one batch (as read by `validation.read_csv`)."""
-    valid, failures = validation.split_valid(frame, source)
+    """The drift report of one batch (as read by `reading.read_csv`)."""
+    valid, failures = split_valid(frame, contract, source)
     if valid.empty:
         rules = _rules(failures)
         shown = "; ".join(f"{r['column']}: {r['rule']} ({r['rows']} rows)" for r in rules[:5])
         raise UnusableInputError(
-            f"{source}: no valid rows to score: all {len(frame)} rows break the schema ({shown})"
+            f"{source}: no valid rows to score: all {len(frame)} rows break the contract ({shown})"
         )
     features = [
         drift.compare_distribution(name, spec, valid[name].to_numpy(), limits)
         for name, spec in reference["features"].items()
     ]
-    scores = model.predict_proba(valid[schema.feature_names()])[:, 1]
+    scores = positive_proba(model, valid[contract.feature_names])
     invalid_rows = int(failures["line"].nunique())
     report: dict[str, Any] = {
         "input": source,
@@ -72,7 +82,7 @@ def check_batch(
         "thresholds": limits.as_dict(),
         "features": drift.rank(features),
         "risk": drift.compare_risk(reference["risk"], scores, limits),
-        "quality": _quality(valid, scores, reference, limits),
+        "quality": _quality(valid, scores, contract, reference, limits, wording),
         "invalid": {
             "rows": invalid_rows,
             "failures": len(failures),
@@ -86,20 +96,26 @@ def check_batch(
 
 
 def _quality(
-    valid: pd.DataFrame, scores: NDArray, reference: dict[str, Any], limits: drift.Thresholds
+    valid: pd.DataFrame,
+    scores: NDArray,
+    contract: Contract,
+    reference: dict[str, Any],
+    limits: drift.Thresholds,
+    wording: Wording | None = None,
 ) -> dict[str, Any] | None:
     """Metrics on a labelled batch against those recorded at release."""
-    if schema.TARGET not in valid or valid[schema.TARGET].isna().all():
+    label = contract.label
+    if label not in valid or valid[label].isna().all():
         return None
-    known = valid[schema.TARGET].notna().to_numpy()
+    known = valid[label].notna().to_numpy()
     valid, scores = valid[known], scores[known]
-    y = valid[schema.TARGET].to_numpy().astype(np.int64)
+    y = valid[label].to_numpy().astype(np.int64)
     base = {"rows": len(y), "label_rate": round(float(y.mean()), 6)}
     if len(y) < limits.min_labelled_rows:
         return base | {"skipped": f"{len(y)} labelled rows, fewer than {limits.min_labelled_rows}"}
     if y.min() == y.max():
         return base | {"skipped": "the labels hold one class only"}
-    value = valid[schema.VALUE].to_numpy()
+    value = valid[contract.value].to_numpy() if contract.value else None
     cut = {
         "threshold": float(reference["risk"]["threshold"]),
         "top_fraction": float(reference["risk"]["top_fraction"]),
@@ -116,7 +132,7 @@ def _quality(
         for name in limits.watch_metrics
         if name in release
     }
-    return base | {"metrics": drift.compare_metrics(release, batch, limits, p_values)}
+    return base | {"metrics": drift.compare_metrics(release, batch, limits, p_values, wording)}
 
 
 def _rules(failures: pd.DataFrame) -> list[dict[str, Any]]:
@@ -131,7 +147,7 @@ def summary(report: dict[str, Any], *, top: int = 5) -> str:
     lines = [
         f"monitor: {head}",
         f"  {report['input']}: {rows['total']} rows, {rows['valid']} scored, "
-        f"{rows['invalid']} breaking the schema",
+        f"{rows['invalid']} breaking the contract",
         *(f"  - {r}" for r in report["reasons"]),
         "  most shifted features:",
         *(
@@ -168,27 +184,29 @@ def load_reference(path: str | Path) -> dict[str, Any]:
     return ref
 
 
-def load_model(path: str | Path, reference: dict[str, Any], reference_path: str) -> Any:
+def load_model(
+    path: str | Path, reference: dict[str, Any], reference_path: str, trusted: tuple[str, ...] = ()
+) -> Any:
     """The model the reference was computed for, and no other."""
     path = Path(path)
     if not path.is_file():
         raise UnusableInputError(f"{path}: model file not found; run `make run` or pass --model")
-    actual = persist.sha256_file(path)
+    actual = digest(path)
     if actual != reference["model_sha256"]:
         raise UnusableInputError(
             f"{path}: SHA-256 {actual[:12]} is not the model {reference_path} was computed "
             f"for ({reference['model_sha256'][:12]}); pass the model and reference of one release"
         )
     try:
-        return persist.load(path, expected_sha256=actual)
+        return persist.load(path, expected_sha256=actual, trusted=trusted)
     except persist.ModelFileError as exc:
         raise UnusableInputError(str(exc)) from None
 
 
-def read_batch(path: str) -> pd.DataFrame:
+def read_batch(path: str, contract: Contract) -> pd.DataFrame:
     try:
-        return validation.read_csv(path)
-    except validation.DataValidationError as exc:
+        return reading.read_csv(path, contract)
+    except DataValidationError as exc:
         raise UnusableInputError(str(exc)) from None
     except OSError as exc:
         raise UnusableInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
@@ -196,32 +214,46 @@ def read_batch(path: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", required=True, help="CSV of customer records to check")
+    parser.add_argument("--input", required=True, help="CSV of records to check")
     parser.add_argument("--reference", help="reference.json (default: params reference.path)")
     parser.add_argument("--model", help="model file (default: params model.path)")
+    parser.add_argument("--contract", help="data contract (default: params data.contract)")
     parser.add_argument("--report", help="path stem of the .md and .json reports")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     try:
-        params = _params(args.params)
-        section = io.section(params, "monitor", args.params)
-        limits = drift.Thresholds.from_params(section, args.params)
-        ref_path = args.reference or io.section(params, "reference", args.params)["path"]
+        settings = _settings(args.params)
+        if settings.monitor is None or settings.reference is None:
+            raise UnusableInputError(f"{args.params}: needs the 'monitor' and 'reference' sections")
+        limits = drift.Thresholds.from_params(settings.monitor.model_dump(), args.params)
+        ref_path = args.reference or settings.reference.path
         reference = load_reference(ref_path)
-        model = load_model(args.model or params["model"]["path"], reference, ref_path)
-        report = check_batch(read_batch(args.input), args.input, reference, model, limits)
-    except (UnusableInputError, validation.DataValidationError, KeyError, ValueError) as exc:
+        contract = contract_load.load(args.contract or settings.data.contract)
+        trusted = settings.serving.trusted_types
+        model = load_model(args.model or settings.model.path, reference, ref_path, trusted)
+        batch = read_batch(args.input, contract)
+        report = check_batch(
+            batch, args.input, contract, reference, model, limits, settings.wording
+        )
+    except (
+        UnusableInputError,
+        DataValidationError,
+        contract_load.ContractError,
+        KeyError,
+        ValueError,
+    ) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         print(f"monitor: {message}", file=sys.stderr)
         print("monitor: no report written; earlier reports are unchanged.", file=sys.stderr)
         return 2
-    stem = Path(args.report or section["report"])
-    markdown = drift.render_markdown(_for_markdown(report))
-    io.write_json(stem.with_suffix(".json"), report)
-    with io.atomic_open(stem.with_suffix(".md")) as fh:
-        fh.write(markdown)
+    stem = Path(args.report or settings.monitor.report)
+    # The suffixes are added, never swapped: a stem like `mon_0.6` keeps its name.
+    json_path, md_path = (stem.with_name(stem.name + ext) for ext in (".json", ".md"))
+    markdown = drift.render_markdown(_for_markdown(report), settings.wording)
+    write_json(json_path, report)
+    write_text(md_path, markdown)
     print(summary(report))
-    print(f"monitor: wrote {stem.with_suffix('.md')} and {stem.with_suffix('.json')}")
+    print(f"monitor: wrote {md_path} and {json_path}")
     return 1 if report["crossed"] else 0
 
 
@@ -230,10 +262,13 @@ def _for_markdown(report: dict[str, Any]) -> dict[str, Any]:
     return dict(report, invalid=invalid)
 
 
-def _params(path: str) -> dict[str, Any]:
+def _settings(path: str) -> Settings:
     if not Path(path).is_file():
         raise UnusableInputError(f"{path}: params file not found (it holds the monitor thresholds)")
-    return io.load_params(path)
+    try:
+        return Settings.load(path)
+    except SettingsError as exc:
+        raise UnusableInputError(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 import skops.io as sio
 
-from churn.io import atomic_path
+from gitops.files import write_bytes
 
 #: Types outside skops' default trust list that our estimators contain. Anything else in a
 #: model file is refused: loading never executes code a file brings with it.
@@ -33,14 +33,6 @@ class ModelFileError(RuntimeError):
     """The model file is missing, modified or holds types we do not trust."""
 
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def dumps(model: Any) -> bytes:
     """skops bytes of `model`, identical for identical models."""
     return _canonical(sio.dumps(model))
@@ -49,13 +41,17 @@ def dumps(model: Any) -> bytes:
 def save(model: Any, path: str | Path) -> str:
     """Write the model atomically and return its SHA-256."""
     data = dumps(model)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
-def load(path: str | Path, *, expected_sha256: str | None = None) -> Any:
-    """Load a model file, refusing one whose hash or contents are not what we expect."""
+def load(
+    path: str | Path, *, expected_sha256: str | None = None, trusted: tuple[str, ...] = ()
+) -> Any:
+    """Load a model file, refusing one whose hash or contents are not what we expect.
+
+    `trusted` adds types a fork's estimator needs (params.yaml serving.trusted_types).
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
@@ -71,7 +67,7 @@ def load(path: str | Path, *, expected_sha256: str | None = None) -> Any:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:
         raise ModelFileError(f"{path}: not a readable skops file ({exc})") from None
-    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES) - set(trusted))
     if unexpected:
         raise ModelFileError(f"{path}: holds types that are not trusted: {', '.join(unexpected)}")
     return sio.loads(data, trusted=list(untrusted))

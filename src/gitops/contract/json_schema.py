@@ -1,0 +1,75 @@
+"""The JSON Schema of one record to score, exported from the contract.
+
+The train stage writes it (`models/input_schema.json`), releases compare it (a change of
+its constraints is a major version), the HTTP API validates every request against exactly
+this document and its OpenAPI description refers to it. JSON Schema semantics hold on the
+wire: an integral 1200.0 is a valid integer, `true` is neither a number nor text.
+
+Only keywords that mean the same in drafts 7 and 2020-12 are used, so any validator reads it.
+Dates travel as text in the contract's format; the API parses them after the schema, as the
+CSV path does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitops.contract.spec import Contract, FieldSpec
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
+          "date": "string"}  # fmt: skip
+
+
+def field_schema(field: FieldSpec, *, is_id: bool = False) -> dict[str, Any]:
+    c = field.constraints
+    types: list[str] = [_TYPES[field.type]]
+    if is_id:
+        types = ["string", "integer"]  # ids are returned as sent, text or number
+    if not field.required:
+        types.append("null")
+    prop: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
+    description = field.description + (f" Unit: {field.unit}." if field.unit else "")
+    if description:
+        prop["description"] = description.strip()
+    allowed = field.allowed if field.type != "boolean" else None
+    if allowed is not None:
+        prop["enum"] = [*allowed, *([None] if not field.required else [])]
+    if field.type in ("integer", "number") and allowed is None:
+        for key in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+            value = getattr(c, key)
+            if value is not None:
+                prop[_camel(key)] = value
+    if field.type == "string":
+        for key, value in (("minLength", c.min_length), ("maxLength", c.max_length),
+                           ("pattern", c.pattern)):  # fmt: skip
+            if value is not None:
+                prop[key] = value if key != "pattern" else f"^(?:{value})$"
+    if field.type == "date" and field.format == "default":
+        prop["format"] = "date"
+    return prop
+
+
+def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any]:
+    """One record to score: every field but the label; blanks sent as null or left out."""
+    props = {
+        name: field_schema(contract.field(name), is_id=name == contract.id)
+        for name in contract.input_names
+    }
+    required = [f.name for f in contract.features if f.required]
+    return {
+        "$schema": DRAFT,
+        "title": title,
+        "description": f"{contract.title}: one record to score, by code names."
+        if contract.title
+        else "One record to score, by code names.",
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(p.title() for p in rest)
