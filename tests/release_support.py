@@ -41,7 +41,7 @@ def lock_text(md5: str) -> str:
         "schema": "2.0",
         "stages": {
             "train": {
-                "cmd": "python -m churn.stages.train",
+                "cmd": "python -m gitops.pipeline.train",
                 "outs": [
                     {"path": "models/model.skops", "hash": "md5", "md5": md5, "size": 1},
                     {"path": "models/input_schema.json", "hash": "md5", "md5": "0" * 32},
@@ -78,7 +78,7 @@ def make_repo(repo: Path) -> Path:
             "params.yaml": yaml.safe_dump({"release": RELEASE}, sort_keys=False),
             "dvc.yaml": yaml.safe_dump(
                 {
-                    "stages": {"train": {"cmd": "python -m churn.stages.train"}},
+                    "stages": {"train": {"cmd": "python -m gitops.pipeline.train"}},
                     "artifacts": {"churn": {"path": "models/model.skops", "type": "model"}},
                 },
                 sort_keys=False,

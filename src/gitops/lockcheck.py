@@ -21,6 +21,9 @@ from gitops.files import digest
 
 
 def _lookup(params: dict[str, Any], dotted: str) -> Any:
+    """A dotted key; dvc.lock records a stage's `params: [a.b]` under the key "a.b" itself."""
+    if dotted in params:
+        return params[dotted]
     node: Any = params
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:

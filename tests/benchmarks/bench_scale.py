@@ -1,6 +1,6 @@
 """Scale benchmark: how time and memory grow with the customer base, and what the machinery adds.
 
-For each size it writes a seeded synthetic customer base (`churn.synthetic`) under
+For each size it writes a seeded synthetic customer base (`gitops.contract.synthetic`) under
 `bench/` (git-ignored), copies the project into a fresh git repository pointed at it, and
 measures on the same data: every pipeline stage through `dvc repro`, a bare reference (one
 process doing the same work with no DVC, no files between steps), a no-op `dvc repro`,
@@ -29,10 +29,13 @@ from pathlib import Path
 
 import yaml
 
-from churn import io, model, persist, quality, reference, schema, synthetic, validation
-from churn.persist import sha256_file
-from churn.stages import evaluate, split
 from gitops import bench, curves, files, metrics
+from gitops.contract import load, reading
+from gitops.contract.synthetic import published, synthesize
+from gitops.contract.validate import check
+from gitops.pipeline import baseline, estimator, evaluate, quality, split
+from gitops.scoring import persist
+from gitops.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,42 +59,51 @@ class Row:
 
 def bare(input_csv: str, params_path: str) -> dict[str, float]:
     """Load, validate, clean, split, fit, evaluate (and profile) in one process, nothing written."""
-    params = io.load_params(params_path)
-    raw = validation.check(validation.read_csv(input_csv), input_csv)
+    settings = Settings.load(params_path)
+    contract = load.load(Path(params_path).parent / settings.data.contract)
+    raw = check(reading.read_csv(input_csv, contract), contract, input_csv)
     cleaned = quality.clean(
         raw,
-        drop_duplicates=bool(params["validate"]["drop_duplicates"]),
-        drop_conflicts=bool(params["validate"]["drop_conflicting_labels"]),
+        contract,
+        drop_duplicates=settings.validate_.drop_duplicates,
+        drop_conflicts=settings.validate_.drop_conflicting_labels,
     )
-    quality.summary(raw, cleaned, source=input_csv, sha256=sha256_file(input_csv))
+    quality.summary(
+        raw, cleaned, contract, source=input_csv, sha256=files.digest(input_csv),
+        contract_sha256=files.digest(contract.source),
+    )  # fmt: skip
     del raw
     train, test = split.split(
         cleaned.frame,
-        test_size=float(params["split"]["test_size"]),
-        seed=int(params["split"]["seed"]),
+        contract.label,
+        test_size=settings.split.test_size,
+        seed=settings.split.seed,
     )
     del cleaned
-    fitted = model.build(params["train"]).fit(train[schema.feature_names()], train[schema.TARGET])
-    preds = evaluate.predictions(fitted, test)
+    fitted = estimator.build(contract, settings.train).fit(
+        train[contract.feature_names], train[contract.label]
+    )
+    preds = evaluate.predictions(fitted, test, contract)
     y, score = preds["label"].to_numpy(), preds["score"].to_numpy()
     values = metrics.point(
         y,
         score,
         preds["value"].to_numpy(),
-        threshold=float(params["metrics"]["threshold"]),
-        top_fraction=float(params["metrics"]["top_fraction"]),
+        threshold=settings.metrics.threshold,
+        top_fraction=settings.metrics.top_fraction,
     )
     curves.all_curves(y, score)
-    if "reference" in params:  # the monitoring profile, when the pipeline builds one
-        reference.build_reference(
+    if settings.reference is not None:  # the monitoring profile, when the pipeline builds one
+        baseline.build_reference(
             train,
+            contract,
             score,
             values,
             model_sha256=hashlib.sha256(persist.dumps(fitted)).hexdigest(),
-            bins=int(params["reference"]["bins"]),
-            risk_bands=[float(e) for e in params["reference"]["risk_bands"]],
-            threshold=float(params["metrics"]["threshold"]),
-            top_fraction=float(params["metrics"]["top_fraction"]),
+            bins=settings.reference.bins,
+            risk_bands=settings.reference.risk_bands,
+            threshold=settings.metrics.threshold,
+            top_fraction=settings.metrics.top_fraction,
         )
     return values
 
@@ -125,9 +137,11 @@ def synthetic_csv(size: int, seed: int, folder: Path) -> Path:
     path = folder / f"customers_{size}_seed{seed}.csv"
     if path.is_file():
         return path
-    sample_path = ROOT / str(yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["raw"])
-    sample = validation.check(validation.read_csv(sample_path), str(sample_path))
-    frame = synthetic.published(synthetic.synthesize(sample, size, seed=seed))
+    settings = Settings.load(ROOT / "params.yaml")
+    contract = load.load(ROOT / settings.data.contract)
+    sample_path = ROOT / settings.data.raw
+    sample = check(reading.read_csv(sample_path, contract), contract, str(sample_path))
+    frame = published(synthesize(sample, contract, size, seed=seed), contract)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     frame.to_csv(tmp, index=False, lineterminator="\n")
@@ -327,9 +341,11 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float 
 
 def _wrk_script() -> str:
     """A POST of one real customer record, as JSON."""
-    path = ROOT / "data/raw/iranian_churn.csv"
-    frame = validation.check(validation.read_csv(path), str(path))
-    record = frame[schema.feature_names()].head(1).to_dict(orient="records")[0]
+    settings = Settings.load(ROOT / "params.yaml")
+    contract = load.load(ROOT / settings.data.contract)
+    path = ROOT / settings.data.raw
+    frame = check(reading.read_csv(path, contract), contract, str(path))
+    record = frame[contract.feature_names].head(1).to_dict(orient="records")[0]
     body = json.dumps(record).replace("\\", "\\\\").replace('"', '\\"')
     return (
         'wrk.method = "POST"\n'

@@ -6,65 +6,78 @@ from pathlib import Path
 
 import pytest
 
-from churn import schema, validation
-from support import ROOT
+import sample
+from gitops.contract import reading
+from gitops.contract.validate import DataValidationError, check, split_valid
 
-RAW = ROOT / "data/raw/iranian_churn.csv"
+CONTRACT = sample.contract()
+LABEL = CONTRACT.label
+COUNT = sample.first("numeric", bounded=True).name
+CODED = sample.fields("categorical")[0]
+OTHER_NUMBER = [f.name for f in sample.fields("numeric") if f.name != COUNT][0]
 
 
-def _batch(tmp_path: Path, edits: dict[int, tuple[int, str]], *, rows: int = 30) -> Path:
-    """The first `rows` customers of the sample, with cell edits {line: (column index, text)}."""
-    lines = RAW.read_text().splitlines()[: rows + 1]
-    for line, (col, text) in edits.items():
+def _batch(tmp_path: Path, edits: dict[int, tuple[str, str]], *, rows: int = 30) -> Path:
+    """The first `rows` records of the sample, with cell edits {line: (column, text)}."""
+    lines = sample.raw_path().read_text().splitlines()[: rows + 1]
+    for line, (column, text) in edits.items():
         cells = lines[line - 1].split(",")
-        cells[col] = text
+        cells[sample.column_index(column)] = text
         lines[line - 1] = ",".join(cells)
     path = tmp_path / "batch.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
+def _read(path: Path):
+    return reading.read_csv(path, CONTRACT)
+
+
 def test_broken_rows_are_listed_by_line_column_and_rule(tmp_path: Path) -> None:
-    path = _batch(tmp_path, {3: (0, "-2"), 5: (2, "x"), 9: (13, "2")})
-    valid, failures = validation.split_valid(validation.read_csv(path), str(path))
+    low = f"{float(sample.contract().field(COUNT).constraints.minimum) - 2:g}"
+    path = _batch(tmp_path, {3: (COUNT, low), 5: (OTHER_NUMBER, "x"), 9: (LABEL, "2")})
+    valid, failures = split_valid(_read(path), CONTRACT, str(path))
     assert len(valid) == 27
     assert {3, 5, 9}.isdisjoint(valid.index)
     got = set(zip(failures["line"], failures["column"], failures["rule"], strict=True))
+    allowed = ", ".join(str(v) for v in CONTRACT.label_field.allowed or ())
+    minimum = f"{CONTRACT.field(COUNT).constraints.minimum:g}"
     assert got == {
-        (3, "call_failures", "must be >= 0"),
-        (5, "subscription_months", "must be a number"),
-        (9, "churn", "must be one of 0, 1"),  # the label is checked when present
+        (3, COUNT, f"must be >= {minimum}"),
+        (5, OTHER_NUMBER, "must be a number"),
+        (9, LABEL, f"must be one of {allowed}"),  # the label is checked when present
     }
     assert failures.loc[failures["line"] == 5, "value"].item() == "'x'"
-    assert str(valid.dtypes["call_failures"]) == "int64"
+    assert str(valid.dtypes[COUNT]) == "int64"
 
 
 def test_split_valid_and_check_share_their_rules(tmp_path: Path) -> None:
-    path = _batch(tmp_path, {4: (1, "3"), 6: (11, "55")})
-    frame = validation.read_csv(path)
-    _, failures = validation.split_valid(frame, str(path))
-    with pytest.raises(validation.DataValidationError) as err:
-        validation.check(frame, str(path))
+    path = _batch(tmp_path, {4: (CODED.name, "999"), 6: (COUNT, "-1")})
+    frame = _read(path)
+    _, failures = split_valid(frame, CONTRACT, str(path))
+    assert len(failures) == 2
+    with pytest.raises(DataValidationError) as err:
+        check(frame, CONTRACT, str(path))
     for rule in failures["rule"]:
         assert any(rule in problem for problem in err.value.problems)
 
 
-def test_a_batch_without_labels_or_age_is_checked_on_features(tmp_path: Path) -> None:
-    frame = validation.read_csv(_batch(tmp_path, {})).drop(columns=["churn", "age"])
-    valid, failures = validation.split_valid(frame, "batch.csv")
+def test_a_batch_without_labels_or_info_is_checked_on_features(tmp_path: Path) -> None:
+    frame = _read(_batch(tmp_path, {})).drop(columns=[LABEL, *CONTRACT.roles.info])
+    valid, failures = split_valid(frame, CONTRACT, "batch.csv")
     assert failures.empty
-    assert list(valid.columns) == schema.feature_names()
+    assert list(valid.columns) == CONTRACT.feature_names
 
 
 def test_missing_columns_still_refuse_the_file(tmp_path: Path) -> None:
-    frame = validation.read_csv(_batch(tmp_path, {})).drop(columns=["call_count"])
-    with pytest.raises(validation.DataValidationError, match=r"'call_count'.*missing"):
-        validation.split_valid(frame, "batch.csv")
+    frame = _read(_batch(tmp_path, {})).drop(columns=[COUNT])
+    with pytest.raises(DataValidationError, match=rf"'{COUNT}'.*missing"):
+        split_valid(frame, CONTRACT, "batch.csv")
 
 
 def test_an_empty_label_is_unknown_not_an_error(tmp_path: Path) -> None:
-    path = _batch(tmp_path, {4: (13, ""), 7: (13, "")})
-    valid, failures = validation.split_valid(validation.read_csv(path), str(path))
+    path = _batch(tmp_path, {4: (LABEL, ""), 7: (LABEL, "")})
+    valid, failures = split_valid(_read(path), CONTRACT, str(path))
     assert failures.empty
     assert len(valid) == 30
-    assert valid[schema.TARGET].isna().sum() == 2
+    assert valid[LABEL].isna().sum() == 2

@@ -1,4 +1,4 @@
-"""`churn predict` on files a CRM exports: good ones scored, bad ones named and nothing written."""
+"""Batch scoring on files a CRM exports: good ones scored, bad ones named, nothing written."""
 
 from __future__ import annotations
 
@@ -9,51 +9,66 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn import cli
+import sample
+from gitops.scoring import cli
 from support import BIN, run
 
 pytestmark = pytest.mark.slow
+CONTRACT = sample.contract()
+SERVING = sample.settings().serving
 
 
 @pytest.fixture
 def workdir(pipeline_repo: Path, tmp_path: Path) -> Path:
+    """A folder with the model, params.yaml and the contract at the path params names."""
     shutil.copy2(pipeline_repo / "models/model.skops", tmp_path / "model.skops")
     shutil.copy2(pipeline_repo / "params.yaml", tmp_path / "params.yaml")
+    contract = tmp_path / sample.settings().data.contract
+    contract.parent.mkdir(parents=True)
+    shutil.copy2(pipeline_repo / sample.settings().data.contract, contract)
     return tmp_path
 
 
 @pytest.fixture
-def sample(pipeline_repo: Path) -> pd.DataFrame:
+def export(pipeline_repo: Path) -> pd.DataFrame:
     """The published sample as text, exactly as exported (published headers)."""
-    return pd.read_csv(pipeline_repo / "data/raw/iranian_churn.csv", dtype=str)
+    return pd.read_csv(sample.raw_path(pipeline_repo), dtype=str, keep_default_na=False)
+
+
+def header(name: str) -> str:
+    return CONTRACT.field(name).header
 
 
 def predict(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    cmd = [str(BIN / "churn"), "predict", "--model", "model.skops", *args]
-    return run(cmd, cwd, check=check)
+    cmd = [str(BIN / "python"), "-m", "gitops.scoring.cli", "predict", "--model", "model.skops"]
+    return run([*cmd, *args], cwd, check=check)
 
 
 def test_ids_pass_through_and_chunks_do_not_change_scores(
-    workdir: Path, sample: pd.DataFrame
+    workdir: Path, export: pd.DataFrame
 ) -> None:
-    with_ids = sample.drop(columns="Churn")
-    with_ids.insert(0, "customer_id", [f"0{i:06d}" for i in range(len(with_ids))])
+    with_ids = export.drop(columns=header(CONTRACT.label))
+    id_column = CONTRACT.id or "record_id"
+    with_ids.insert(0, id_column, [f"0{i:06d}" for i in range(len(with_ids))])
     with_ids.to_csv(workdir / "crm.csv", index=False)
     predict(workdir, "--input", "crm.csv", "--output", "whole.csv")
     predict(workdir, "--input", "crm.csv", "--output", "chunked.csv", "--chunk-rows", "700")
     whole = (workdir / "whole.csv").read_text()
     assert whole == (workdir / "chunked.csv").read_text()
-    scores = pd.read_csv(workdir / "whole.csv", dtype={"customer_id": str})
-    assert list(scores.columns) == ["customer_id", "churn_probability", "risk_band"]
-    assert list(scores["customer_id"]) == list(with_ids["customer_id"])  # leading zeros kept
-    assert scores["churn_probability"].between(0, 1).all()
+    scores = pd.read_csv(workdir / "whole.csv", dtype={id_column: str})
+    assert list(scores.columns) == [id_column, SERVING.score_column, SERVING.band_column]
+    assert list(scores[id_column]) == list(with_ids[id_column])  # leading zeros kept
+    assert scores[SERVING.score_column].between(0, 1).all()
 
 
-def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, sample: pd.DataFrame) -> None:
-    bad = sample.copy()
-    bad.loc[2, "Complains"] = "2"  # line 4
-    bad.loc[1500, "Seconds of Use"] = "lots"  # line 1502, a later chunk
-    bad.loc[2900, "Customer Value"] = None  # line 2902
+def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, export: pd.DataFrame) -> None:
+    coded = sample.fields("ordinal", "categorical")[0]
+    count = sample.first("numeric", bounded=True)
+    value = CONTRACT.value or count.name
+    bad = export.copy()
+    bad.loc[2, header(coded.name)] = "999"  # line 4
+    bad.loc[1500, header(count.name)] = "lots"  # line 1502, a later chunk
+    bad.loc[2900, header(value)] = ""  # line 2902
     bad.to_csv(workdir / "bad.csv", index=False)
     output = workdir / "scores.csv"
     output.write_text("earlier scores\n")
@@ -64,11 +79,11 @@ def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, sample: pd
     assert proc.returncode == 1
     err = proc.stderr
     assert "bad.csv: invalid data" in err
-    assert "column 'complained': must be one of 0, 1: 1 row(s) fail: line 4 (2.0)" in err
-    assert "column 'seconds_of_use': must be a number: 1 row(s) fail: line 1502 ('lots')" in err
-    assert "column 'customer_value': must not be empty: 1 row(s) fail: line 2902" in err
+    assert f"column '{coded.name}': must be {coded.rule()}: 1 row(s) fail: line 4 (999.0)" in err
+    assert f"column '{count.name}': must be a number: 1 row(s) fail: line 1502 ('lots')" in err
+    assert f"column '{value}': must not be empty: 1 row(s) fail: line 2902" in err
     assert output.read_text() == "earlier scores\n"
-    assert sorted(p.name for p in workdir.iterdir()) == [
+    assert sorted(p.name for p in workdir.iterdir() if p.is_file()) == [
         "bad.csv", "model.skops", "params.yaml", "scores.csv"
     ]  # fmt: skip
 
@@ -89,13 +104,14 @@ def predict_in_process(
 
 
 def test_missing_column_and_missing_id_column_are_named(
-    workdir: Path, sample: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+    workdir: Path, export: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sample.drop(columns="Tariff Plan").to_csv(workdir / "short.csv", index=False)
+    missing = CONTRACT.field(CONTRACT.feature_names[-1])
+    export.drop(columns=missing.header).to_csv(workdir / "short.csv", index=False)
     code, err = predict_in_process(workdir, capsys, "--input", "short.csv", "--output", "out.csv")
     assert code == 1
-    assert "column 'tariff_plan' (published as 'Tariff Plan') is missing" in err
-    sample.to_csv(workdir / "full.csv", index=False)
+    assert f"column '{missing.name}' (published as '{missing.header}') is missing" in err
+    export.to_csv(workdir / "full.csv", index=False)
     code, err = predict_in_process(
         workdir, capsys, "--input", "full.csv", "--output", "out.csv", "--id-column", "crm_id"
     )
@@ -108,7 +124,7 @@ def test_empty_and_missing_files_fail_cleanly(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (workdir / "empty.csv").write_text("")
-    (workdir / "header.csv").write_text("customer_id,Complains\n")
+    (workdir / "header.csv").write_text(f"id,{header(CONTRACT.feature_names[0])}\n")
     for name, why in [
         ("empty.csv", "file is empty"),
         ("absent.csv", "file not found"),
@@ -119,3 +135,18 @@ def test_empty_and_missing_files_fail_cleanly(
         assert f"{name}: invalid data" in err
         assert why in err
     assert not (workdir / "out.csv").exists()
+
+
+def test_info_piped_into_a_reader_that_stops_early_ends_quietly(workdir: Path) -> None:
+    """`<model> info | head`: a pipe closed early ends the command, without a traceback.
+
+    The reader closes its end before the command writes a byte, so the write must fail.
+    """
+    cmd = f"'{BIN / 'python'}' -m gitops.scoring.cli info --model model.skops"
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{cmd} | (exec 0<&-; sleep 3)"],
+        cwd=workdir, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in proc.stderr
+    assert "BrokenPipe" not in proc.stderr
+    assert proc.returncode == 0

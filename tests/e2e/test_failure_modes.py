@@ -20,10 +20,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from churn import quality, synthetic, validation
+import sample
+from gitops.contract.synthetic import synthesize
+from gitops.pipeline import quality
 from support import BIN, ROOT, env, run
 
-#: Calls that write a file in place; stages must go through churn.io / persist instead.
+#: Calls that write a file in place; stages must go through gitops.files / persist instead.
 DIRECT_WRITES = {"to_csv", "to_parquet", "to_json", "write_text", "write_bytes", "dump"}
 RESULTS = (
     "models/metrics.json",
@@ -71,7 +73,7 @@ def test_every_stage_writes_through_atomic_helpers() -> None:
     for name, path in modules.items():
         assert path.is_file(), f"stage {name}: {path} not found"
         assert direct_writes(path) == [], f"stage {name} writes files in place"
-        assert re.search(r"\bio\.write_|persist\.save", path.read_text()), name
+        assert re.search(r"\bwrite_(json|csv|parquet|text)\(|persist\.save", path.read_text()), name
 
 
 def test_temp_files_are_invisible_to_git_and_dvc(repo_copy: Path) -> None:
@@ -88,10 +90,9 @@ def _digests(repo: Path) -> dict[str, str]:
 
 def _big_test_set(repo: Path, rows: int) -> Path:
     """A test split of `rows` synthetic customers, shaped as the split stage writes it."""
-    sample_path = repo / "data/raw/iranian_churn.csv"
-    sample = validation.check(validation.read_csv(sample_path), str(sample_path))
-    frame = synthetic.synthesize(sample, rows, seed=11)
-    frame.insert(0, "row_id", quality.row_ids(frame).to_numpy())
+    contract = sample.contract(repo)
+    frame = synthesize(sample.typed(repo), contract, rows, seed=11)
+    frame.insert(0, quality.ROW_ID, quality.row_ids(frame, contract).to_numpy())
     path = repo.parent / "big_test.parquet"
     frame.to_parquet(path, index=False)
     return path
@@ -118,7 +119,7 @@ def test_stage_killed_mid_write_keeps_previous_outputs_and_repro_recovers(
     before = _digests(repo_copy)
     big = _big_test_set(repo_copy, 400_000)
     cmd = [
-        sys.executable, "-m", "churn.stages.evaluate", "--model", "models/model.skops",
+        sys.executable, "-m", "gitops.pipeline.evaluate", "--model", "models/model.skops",
         "--test", str(big), "--metrics", "models/metrics.json",
         "--predictions", "models/predictions.csv", "--plots", "models/plots",
     ]  # fmt: skip

@@ -10,8 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from churn import demo_batch, monitor, schema
+import sample
+from gitops.contract.validate import decode_label
+from gitops.monitoring import demo, monitor
 from support import ROOT, run
+
+CONTRACT = sample.contract()
+LABEL = CONTRACT.label
 
 DEMO = "data/demo/drifted_batch.csv"
 SHIFTED = {"call_count", "seconds_of_use", "distinct_numbers_called", "complained"}
@@ -27,6 +32,7 @@ def _monitor(
             "--params", str(params or repo / "params.yaml"),
             "--reference", str(repo / "models/reference.json"),
             "--model", str(repo / "models/model.skops"),
+            "--contract", str(repo / sample.settings().data.contract),
             "--report", str(out / "monitor"),
             *extra,
         ]
@@ -40,13 +46,13 @@ def held_out(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     """The test split (never trained on), as a labelled CSV with code-friendly headers."""
     path = tmp_path_factory.mktemp("batches") / "held_out.csv"
     test = pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
-    test[schema.all_names()].to_csv(path, index=False)
+    decode_label(test[[n for n in CONTRACT.names if n in test]], CONTRACT).to_csv(path, index=False)
     return path
 
 
 def test_reference_is_built_by_the_pipeline(pipeline_repo: Path) -> None:
     ref = json.loads((pipeline_repo / "models/reference.json").read_text())
-    assert list(ref["features"]) == schema.feature_names()
+    assert list(ref["features"]) == CONTRACT.feature_names
     for spec in [*ref["features"].values(), ref["risk"]["bands"]]:
         assert sum(spec["shares"]) == pytest.approx(1, abs=1e-5)
     assert ref["features"]["complained"]["kind"] == "categorical"
@@ -74,9 +80,10 @@ def test_held_out_slice_is_in_range(pipeline_repo: Path, held_out: Path, tmp_pat
 def test_random_unlabelled_sample_of_the_raw_export_is_in_range(
     pipeline_repo: Path, tmp_path: Path
 ) -> None:
-    raw = pd.read_csv(pipeline_repo / "data/raw/iranian_churn.csv")
+    raw = pd.read_csv(sample.raw_path(pipeline_repo))
     batch = tmp_path / "sample.csv"
-    raw.drop(columns=["Churn"]).sample(n=600, random_state=3).to_csv(batch, index=False)
+    label = CONTRACT.label_field.header
+    raw.drop(columns=[label]).sample(n=600, random_state=3).to_csv(batch, index=False)
     code, report = _monitor(pipeline_repo, batch, tmp_path)
     assert code == 0, report["reasons"]
     assert report["quality"] is None
@@ -121,6 +128,23 @@ def test_schema_violations_are_counted_and_shown(
     assert "| 9 | `tariff_plan` | must be one of 1, 2 | '3' |" in md
 
 
+def test_a_report_stem_with_a_dot_keeps_its_name(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    """`--report mon_0.6` writes mon_0.6.md and mon_0.6.json, not mon_0.md."""
+    code = monitor.main(
+        [
+            "--input", str(held_out), "--params", str(pipeline_repo / "params.yaml"),
+            "--reference", str(pipeline_repo / "models/reference.json"),
+            "--model", str(pipeline_repo / "models/model.skops"),
+            "--contract", str(pipeline_repo / sample.settings().data.contract),
+            "--report", str(tmp_path / "mon_0.6"),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mon_0.6.json", "mon_0.6.md"]
+
+
 def test_a_threshold_from_params_changes_the_verdict(
     pipeline_repo: Path, held_out: Path, tmp_path: Path
 ) -> None:
@@ -134,7 +158,7 @@ def test_a_threshold_from_params_changes_the_verdict(
     batch.write_text("\n".join(lines) + "\n")
     code, report = _monitor(pipeline_repo, batch, tmp_path / "strict")
     assert code == 1
-    assert report["reasons"] == ["invalid rows: 40 of 565 (7.1%) break the schema, more than 5%"]
+    assert report["reasons"] == ["invalid rows: 40 of 565 (7.1%) break the contract, more than 5%"]
     params = yaml.safe_load((pipeline_repo / "params.yaml").read_text())
     params["monitor"]["max_invalid_share"] = 0.1
     lenient = tmp_path / "params.yaml"
@@ -148,14 +172,14 @@ def test_customers_without_an_outcome_yet_are_scored_but_not_judged(
     pipeline_repo: Path, held_out: Path, tmp_path: Path
 ) -> None:
     batch = pd.read_csv(held_out)
-    batch[schema.TARGET] = batch[schema.TARGET].astype("Int64")
-    batch.loc[batch.index[::2], schema.TARGET] = pd.NA
+    batch[LABEL] = batch[LABEL].astype("Int64")
+    batch.loc[batch.index[::2], LABEL] = pd.NA
     path = tmp_path / "half_labelled.csv"
     batch.to_csv(path, index=False)
     code, report = _monitor(pipeline_repo, path, tmp_path)
     assert code == 0
     assert report["rows"]["valid"] == len(batch)
-    assert report["quality"]["rows"] == int(batch[schema.TARGET].notna().sum())
+    assert report["quality"]["rows"] == int(batch[LABEL].notna().sum())
 
 
 @pytest.mark.parametrize(
@@ -163,8 +187,8 @@ def test_customers_without_an_outcome_yet_are_scored_but_not_judged(
     [
         (None, "file not found"),
         ("", "file is empty"),
-        ("\n".join(schema.feature_names()) + "\n", "is missing"),
-        (",".join(schema.feature_names()) + "\n", "no data rows"),
+        ("\n".join(CONTRACT.feature_names) + "\n", "is missing"),
+        (",".join(CONTRACT.feature_names) + "\n", "no data rows"),
         (b"\xff\xfe\x00binary", "not UTF-8"),
     ],
 )
@@ -195,7 +219,7 @@ def test_a_batch_with_no_valid_row_exits_2(
     pipeline_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = tmp_path / "all_bad.csv"
-    row = dict.fromkeys(schema.feature_names(), 1) | {"call_count": -5}
+    row = dict.fromkeys(CONTRACT.feature_names, 1) | {"call_count": -5}
     pd.DataFrame([row, row]).to_csv(batch, index=False)
     code, report = _monitor(pipeline_repo, batch, tmp_path)
     assert code == 2
@@ -216,6 +240,7 @@ def test_runs_from_a_release_artifacts_folder_without_the_repo(
     artifacts.mkdir(parents=True)
     for name in ("model.skops", "reference.json"):
         shutil.copy2(pipeline_repo / "models" / name, artifacts / name)
+    shutil.copy2(pipeline_repo / sample.settings().data.contract, artifacts / "contract.yaml")
     ops = tmp_path / "ops"
     ops.mkdir()
     shutil.copy2(pipeline_repo / "params.yaml", ops / "params.yaml")
@@ -225,6 +250,7 @@ def test_runs_from_a_release_artifacts_folder_without_the_repo(
             "--input", str(held_out),
             "--reference", str(artifacts / "reference.json"),
             "--model", str(artifacts / "model.skops"),
+            "--contract", str(artifacts / "contract.yaml"),
         ]
     )  # fmt: skip
     assert code == 0
@@ -244,6 +270,7 @@ def test_a_reference_of_another_model_is_refused(
             "--input", str(held_out), "--reference", str(other),
             "--model", str(pipeline_repo / "models/model.skops"),
             "--params", str(pipeline_repo / "params.yaml"),
+            "--contract", str(pipeline_repo / sample.settings().data.contract),
             "--report", str(tmp_path / "monitor"),
         ]
     )  # fmt: skip
@@ -270,5 +297,5 @@ def test_the_committed_demo_batch_is_what_its_script_builds(
 ) -> None:
     rebuilt = tmp_path / "drifted_batch.csv"
     monkeypatch.chdir(pipeline_repo)
-    assert demo_batch.main(["--output", str(rebuilt)]) == 0
+    assert demo.main(["--output", str(rebuilt)]) == 0
     assert rebuilt.read_bytes() == (pipeline_repo / DEMO).read_bytes()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sample
 from support import BIN, env, run
 
 REPORT = [sys.executable, "-m", "gitops.review.report"]
@@ -129,7 +130,7 @@ def test_weaker_model_fails_also_from_a_depth_2_clone_of_the_merge_commit(
 
 @pytest.mark.slow
 def test_data_change_is_shown_and_compared_unpaired(branch: Path) -> None:
-    raw = branch / "data/raw/iranian_churn.csv"
+    raw = sample.raw_path(branch)
     lines = raw.read_text().splitlines(keepends=True)
     raw.write_text("".join(lines[:1] + lines[1:-400]))
     repro(branch)

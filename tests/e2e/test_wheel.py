@@ -23,11 +23,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from churn import quality, schema, validation
+import sample
+from gitops.pipeline import quality
 from support import BIN, ROOT, run
 
 pytestmark = pytest.mark.slow
 VERSION = "1.4.2"
+SERVING = sample.settings().serving
+CONTRACT = sample.contract()
+ID = CONTRACT.id or "id"
 
 
 @dataclass(frozen=True)
@@ -91,11 +95,18 @@ def test_dist_holds_wheel_card_metrics_and_checksums(installed: Installed) -> No
     with zipfile.ZipFile(installed.dist / wheel) as zf:
         files = zf.namelist()
         metadata = zf.read(f"churn_model-{VERSION}.dist-info/METADATA").decode()
-    assert not [
-        f for f in files if f.startswith(("churn/stages", "churn/features", "churn/model."))
-    ]
-    assert not [f for f in files if f.startswith("gitops/")]
+    training = (
+        "gitops/pipeline",
+        "gitops/review",
+        "gitops/release",
+        "churn/model.",
+        "churn/features",
+    )
+    assert not [f for f in files if f.startswith(training)]
     assert "churn/artifacts/model.skops" in files
+    assert "churn/artifacts/contract.yaml" in files
+    assert "churn/rules.py" in files
+    assert "gitops/scoring/cli.py" in files
     import sklearn
 
     assert f"Requires-Dist: scikit-learn=={sklearn.__version__}" in metadata
@@ -126,30 +137,32 @@ def test_the_same_commit_builds_a_byte_identical_package(installed: Installed) -
 def test_installed_package_does_not_see_the_project(installed: Installed) -> None:
     where = run([installed.python, "-c", "import churn; print(churn.__file__)"], installed.cwd)
     assert str(installed.venv) in where.stdout
-    training = run([installed.python, "-c", "import churn.stages"], installed.cwd, check=False)
-    assert training.returncode != 0
-    assert "ModuleNotFoundError" in training.stderr
+    for module in ("gitops.pipeline", "churn.model"):
+        training = run([installed.python, "-c", f"import {module}"], installed.cwd, check=False)
+        assert training.returncode != 0
+        assert "ModuleNotFoundError" in training.stderr
 
 
 def test_predict_matches_the_pipeline_evaluation(installed: Installed) -> None:
-    sample = installed.cwd / "customers.csv"
-    shutil.copy2(installed.repo / "data/raw/iranian_churn.csv", sample)
+    export = installed.cwd / "records.csv"
+    shutil.copy2(sample.raw_path(installed.repo), export)
     run(
-        [installed.churn, "predict", "--input", sample.name, "--output", "scores.csv"],
+        [installed.churn, "predict", "--input", export.name, "--output", "scores.csv"],
         installed.cwd,
     )
     scores = pd.read_csv(installed.cwd / "scores.csv")
-    assert list(scores.columns) == ["row_number", "churn_probability", "risk_band"]
-    records = validation.check(validation.read_csv(sample), str(sample))
+    score, band = SERVING.score_column, SERVING.band_column
+    assert list(scores.columns) == ["row_number", score, band]
+    records = sample.typed(installed.repo)
     assert len(scores) == len(records)
-    scores["row_id"] = quality.row_ids(records).to_numpy()
+    scores["row_id"] = quality.row_ids(records, sample.contract()).to_numpy()
     evaluation = pd.read_csv(installed.repo / "models/predictions.csv")
     paired = evaluation.merge(scores.drop_duplicates("row_id"), on="row_id", validate="1:1")
     assert len(paired) == len(evaluation)
-    assert (paired["score"] - paired["churn_probability"]).abs().max() <= 5e-7
-    assert set(scores["risk_band"]) <= {"low", "medium", "high"}
-    high = scores["churn_probability"] >= 0.5
-    assert (scores.loc[high, "risk_band"] == "high").all()
+    assert (paired["score"] - paired[score]).abs().max() <= 5e-7
+    assert set(scores[band]) <= {*SERVING.risk_bands, SERVING.flagged_band}
+    flagged = scores[score] >= sample.settings().metrics.threshold
+    assert (scores.loc[flagged, band] == SERVING.flagged_band).all()
 
 
 def test_info_reports_version_hashes_and_metrics(installed: Installed) -> None:
@@ -249,13 +262,9 @@ def api(installed: Installed) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def records(installed: Installed) -> list[dict]:
-    frame = validation.check(
-        validation.read_csv(installed.repo / "data/raw/iranian_churn.csv"),
-        "sample",
-        require_target=False,
-    ).head(3)
-    rows = frame[schema.input_names()].to_dict(orient="records")
-    return [{"customer_id": f"C{i}", **row} for i, row in enumerate(rows)]
+    frame = sample.typed(installed.repo).head(3)
+    rows = frame[[n for n in CONTRACT.input_names if n in frame]].to_dict(orient="records")
+    return [{ID: f"C{i}", **row} for i, row in enumerate(rows)]
 
 
 def test_health_and_model_describe_the_release(api: Api, installed: Installed) -> None:
@@ -273,24 +282,25 @@ def test_single_and_batch_records_score_like_the_cli(
     status, one = api.post(records[0])
     assert status == 200
     assert one["model_version"] == VERSION
-    assert one["predictions"][0]["customer_id"] == "C0"
+    assert one["predictions"][0][ID] == "C0"
     status, many = api.post({"records": records})
     assert status == 200
-    assert [p["customer_id"] for p in many["predictions"]] == ["C0", "C1", "C2"]
+    assert [p[ID] for p in many["predictions"]] == ["C0", "C1", "C2"]
     assert many["predictions"][0] == one["predictions"][0]
     batch = installed.cwd / "three.csv"
     pd.DataFrame(records).to_csv(batch, index=False)  # code-friendly headers, with ids
     run([installed.churn, "predict", "--input", batch.name, "--output", "three_scores.csv"],
         installed.cwd)  # fmt: skip
     cli = pd.read_csv(installed.cwd / "three_scores.csv")
-    assert list(cli["customer_id"]) == ["C0", "C1", "C2"]
+    assert list(cli[ID]) == ["C0", "C1", "C2"]
+    score, band = SERVING.score_column, SERVING.band_column
     for i, pred in enumerate(many["predictions"]):
-        assert pred["churn_probability"] == pytest.approx(cli.loc[i, "churn_probability"], abs=1e-6)
-        assert pred["risk_band"] == cli.loc[i, "risk_band"]
-    without_id = {k: v for k, v in records[1].items() if k not in ("customer_id", "age")}
+        assert pred[score] == pytest.approx(cli.loc[i, score], abs=1e-6)
+        assert pred[band] == cli.loc[i, band]
+    without_id = {k: v for k, v in records[1].items() if k not in (ID, *CONTRACT.roles.info)}
     status, anonymous = api.post(without_id)
     assert status == 200
-    assert anonymous["predictions"][0]["customer_id"] is None
+    assert anonymous["predictions"][0][ID] is None
 
 
 def _fields(body: dict) -> list[str]:
@@ -299,27 +309,55 @@ def _fields(body: dict) -> list[str]:
 
 def test_bad_records_get_422_naming_the_field(api: Api, records: list[dict]) -> None:
     good = records[0]
-    missing = {k: v for k, v in good.items() if k != "call_failures"}
+    required = next(f.name for f in CONTRACT.features if f.required)
+    number = sample.first("numeric", bounded=True)
+    coded = sample.fields("categorical", "ordinal")[0]
+    missing = {k: v for k, v in good.items() if k != required}
     cases = {
-        "call_failures": missing,
-        "sms_count": {**good, "sms_count": "many"},
-        "complained": {**good, "complained": 2},
-        "subscription_months": {**good, "subscription_months": 500},
-        "customer_value": {**good, "customer_value": -1.5},
+        required: missing,
+        number.name: {**good, number.name: "many"},
+        coded.name: {**good, coded.name: max(coded.allowed or (0,)) + 1},
         "loyalty_points": {**good, "loyalty_points": 3},
-        "tariff_plan": {**good, "tariff_plan": True},
     }
-    for field, payload in cases.items():
+    if number.constraints.maximum is not None:
+        over = float(number.constraints.maximum) + 1
+        cases[f"{number.name} too large"] = {**good, number.name: over}
+    if CONTRACT.value:
+        cases[CONTRACT.value] = {**good, CONTRACT.value: -1.5}
+    for case, payload in cases.items():
+        field = case.split()[0]
         status, body = api.post(payload)
-        assert status == 422, (field, body)
-        assert field in _fields(body), (field, body)
+        assert status == 422, (case, body)
+        assert field in _fields(body), (case, body)
         assert all(field in p["msg"] for p in body["detail"] if p["loc"][-1] == field)
-    status, body = api.post({"records": [good, {**good, "status": 7}]})
+    status, body = api.post({"records": [good, {**good, coded.name: "x"}]})
     assert status == 422
-    assert body["detail"][0]["loc"] == ["body", "records", 1, "status"]
-    status, body = api.post({**good, "age": 55})  # age must match age_group
+    assert body["detail"][0]["loc"] == ["body", "records", 1, coded.name]
+
+
+def test_json_types_are_json_schema_types(api: Api, records: list[dict]) -> None:
+    """An integral 1200.0 is a whole number; `true` is neither a number nor text."""
+    good = records[0]
+    whole = next(f.name for f in CONTRACT.features if f.type == "integer" and f.allowed is None)
+    assert api.post({**good, whole: float(good[whole])})[0] == 200
+    status, body = api.post({**good, whole: True})
     assert status == 422
-    assert "age" in body["detail"][0]["msg"]
+    assert body["detail"][0]["msg"] == f"{whole}: must be a whole number"
+    status, body = api.post({**good, ID: True})  # a text field (the id: text or a number)
+    assert status == 422
+    assert body["detail"][0]["msg"].startswith(f"{ID}: must be text")
+    assert "number" not in body["detail"][0]["msg"].split(" or ")[0]
+
+
+@pytest.mark.example
+def test_a_record_breaking_a_rule_hook_gets_422_naming_its_fields(
+    api: Api, records: list[dict]
+) -> None:
+    good = records[0]
+    status, body = api.post({**good, "age": 55 if good["age_group"] != 5 else 15})
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "age"]
+    assert body["detail"][0]["msg"].startswith("age, age_group: must match age_group")
 
 
 def test_malformed_empty_and_oversized_requests_are_refused_cleanly(
@@ -328,7 +366,7 @@ def test_malformed_empty_and_oversized_requests_are_refused_cleanly(
     assert api.call("/predict", b"{not json")[0] == 422
     assert api.call("/predict", b"")[0] == 422
     assert api.call("/predict", b"[1, 2]")[0] == 422
-    assert api.call("/predict", b'{"customer_value": NaN}')[0] == 422
+    assert api.call("/predict", b'{"x": NaN}')[0] == 422
     assert api.call("/predict", '{"x": "\udcff"}'.encode("utf-8", "surrogatepass"))[0] == 422
     status, body = api.post({"records": records * 2})  # 6 records, limit 5
     assert status == 422
@@ -361,8 +399,9 @@ def test_openapi_served_is_the_committed_contract(api: Api) -> None:
     status, served = api.call("/openapi.json")
     committed = json.loads((ROOT / "docs/openapi.json").read_text())
     assert status == 200
-    assert (
-        served["components"]["schemas"]["CustomerRecord"]
-        == committed["components"]["schemas"]["CustomerRecord"]
-    )
+    assert served["components"]["schemas"]["Record"] == committed["components"]["schemas"]["Record"]
+    # The schema the API enforces is the one the pipeline exported and the wheel ships.
+    exported = json.loads((ROOT / sample.settings().model.input_schema).read_text())
+    record = {k: v for k, v in exported.items() if k != "$schema"}
+    assert served["components"]["schemas"]["Record"] == record
     assert set(served["paths"]) == set(committed["paths"]) == {"/health", "/model", "/predict"}

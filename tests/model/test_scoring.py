@@ -10,19 +10,30 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+import sklearn.base
+from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import FunctionTransformer
 
-from churn import persist, schema, scoring
-from churn.trees import CompiledTrees
+from gitops.files import digest
+
+import sample
+from gitops.pipeline.quality import ROW_ID
+from gitops.scoring import bundle as scoring
+from gitops.scoring import persist
+from gitops.scoring.trees import CompiledTrees
+from gitops.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def bundle(pipeline_repo: Path) -> scoring.Bundle:
-    return scoring.load(
-        pipeline_repo / "models/model.skops", params_path=pipeline_repo / "params.yaml"
+    settings = Settings.load(pipeline_repo / "params.yaml")
+    contract_path = pipeline_repo / settings.data.contract
+    settings = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"contract": str(contract_path)})}
     )
+    return scoring.load(pipeline_repo / "models/model.skops", settings=settings)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +46,11 @@ def test_binned_trees_give_exactly_predict_proba(
 ) -> None:
     assert bundle.scorer.trees is not None  # the compiled path is the one taken
     fast = bundle.predict(test_rows)
-    reference = bundle.model.predict_proba(test_rows[schema.feature_names()])[:, 1]
+    reference = scoring.positive_proba(bundle.model, test_rows[sample.contract().feature_names])
     np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-12)
     assert np.array_equal(bundle.bands.assign(fast), bundle.bands.assign(reference))
     evaluation = pd.read_csv(pipeline_repo / "models/predictions.csv")
-    by_id = dict(zip(test_rows[schema.ROW_ID], fast, strict=True))
+    by_id = dict(zip(test_rows[ROW_ID], fast, strict=True))
     np.testing.assert_allclose(evaluation["row_id"].map(by_id), evaluation["score"], atol=1e-12)
 
 
@@ -78,7 +89,7 @@ def test_a_model_not_matching_its_manifest_is_refused(pipeline_repo: Path, tmp_p
         byte = fh.read(1)
         fh.seek(100)
         fh.write(bytes([byte[0] ^ 1]))
-    expected = persist.sha256_file(pipeline_repo / "models/model.skops")
+    expected = digest(pipeline_repo / "models/model.skops")
     with pytest.raises(persist.ModelFileError, match="the file was modified or replaced"):
         persist.load(model, expected_sha256=expected)
 
@@ -87,4 +98,26 @@ def test_a_model_file_with_untrusted_types_is_refused(tmp_path: Path) -> None:
     evil = tmp_path / "model.skops"
     evil.write_bytes(sio.dumps(FunctionTransformer(func=os.system)))
     with pytest.raises(persist.ModelFileError, match=r"not trusted: posix.system"):
-        persist.load(evil, expected_sha256=persist.sha256_file(evil))
+        persist.load(evil, expected_sha256=digest(evil))
+
+
+def test_the_score_is_the_positive_class_whatever_order_classes_sort(
+    bundle: scoring.Bundle, test_rows: pd.DataFrame
+) -> None:
+    """The positive class is found through classes_, never taken as the last column.
+
+    Trained on the reversed label and told that its classes are [1, 0], a model's first
+    column is the positive class: its score must still rank the positives first, on the
+    compiled path too.
+    """
+    label, features = sample.contract().label, test_rows[sample.contract().feature_names]
+    flipped = sklearn.base.clone(bundle.model).set_params(model__monotonic_cst=None)
+    flipped.fit(features, 1 - test_rows[label])
+    flipped.steps[-1][1].classes_ = np.array([1, 0])
+    assert scoring.positive_column(flipped) == 0
+    score = scoring.positive_proba(flipped, features)
+    np.testing.assert_array_equal(score, flipped.predict_proba(features)[:, 0])
+    assert roc_auc_score(test_rows[label], score) > 0.9
+    compiled = scoring.Scorer.of(flipped, sample.contract().feature_names)
+    assert compiled.trees is not None and compiled.flip
+    np.testing.assert_allclose(compiled.proba(features), score, atol=1e-12)

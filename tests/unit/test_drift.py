@@ -152,7 +152,7 @@ def test_reasons_and_markdown_name_every_crossed_threshold() -> None:
     report = _report()
     report["reasons"] = drift.reasons(report, limits())
     report["crossed"] = bool(report["reasons"])
-    assert report["reasons"] == ["invalid rows: 10 of 100 (10.0%) break the schema, more than 5%"]
+    assert report["reasons"] == ["invalid rows: 10 of 100 (10.0%) break the contract, more than 5%"]
     md = drift.render_markdown(report)
     assert "Drift: thresholds crossed" in md
     assert "- invalid rows: 10 of 100" in md

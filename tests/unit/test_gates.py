@@ -93,9 +93,9 @@ def test_stale_results_fail_or_warn_as_configured() -> None:
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"resamples": "many"}, "report.resamples must be a number"),
-        ({"confidence": 1.5}, "report.confidence must be between 0 and 1"),
-        ({"resample": 10}, "unknown key(s) under report: resample"),
+        ({"resamples": "many"}, "report.resamples: Input should be a valid integer"),
+        ({"confidence": 1.5}, "report.confidence: Input should be less than 1"),
+        ({"resample": 10}, "unknown key 'report.resample'"),
     ],
 )
 def test_report_settings_errors_name_the_key(section: dict, message: str) -> None:
@@ -106,5 +106,5 @@ def test_report_settings_errors_name_the_key(section: dict, message: str) -> Non
 
 def test_report_settings_defaults() -> None:
     cfg, settings = settings_from({})
-    assert cfg["max_chars"] == 60_000
+    assert cfg.max_chars == 60_000
     assert settings.confidence == 0.95

@@ -52,7 +52,7 @@ def test_top_segment_capture_counts_exact_top_k_without_ties() -> None:
     score = np.linspace(1.0, 0.1, 10)  # distinct, already ranked
     value = np.array([10.0, 0, 30, 0, 0, 0, 0, 0, 0, 60])
     got = point(y, score, value, threshold=0.5, top_fraction=0.2)
-    assert got["top_churners_caught"] == pytest.approx(1 / 3)
+    assert got["top_positives_caught"] == pytest.approx(1 / 3)
     assert got["top_value_caught"] == pytest.approx(10 / 100)
 
 
@@ -61,8 +61,8 @@ def test_tied_scores_at_the_cut_count_pro_rata_not_by_row_order() -> None:
     score = np.full(4, 0.5)
     a = point(y, score, threshold=0.5, top_fraction=0.5)
     b = point(y[::-1], score, threshold=0.5, top_fraction=0.5)
-    assert a["top_churners_caught"] == pytest.approx(0.5)
-    assert b["top_churners_caught"] == pytest.approx(0.5)
+    assert a["top_positives_caught"] == pytest.approx(0.5)
+    assert b["top_positives_caught"] == pytest.approx(0.5)
 
 
 def test_curves_are_on_the_fixed_grid_and_sensible(scored: tuple[np.ndarray, ...]) -> None:
@@ -73,9 +73,9 @@ def test_curves_are_on_the_fixed_grid_and_sensible(scored: tuple[np.ndarray, ...
     assert roc["true_positive_rate"].is_monotonic_increasing
     assert roc["true_positive_rate"].iloc[-1] == pytest.approx(1.0)
     gains = got["gains"]
-    assert gains["churners_caught"].is_monotonic_increasing
+    assert gains["positives_caught"].is_monotonic_increasing
     # A useful model catches more than its share of churners in the top of the list.
-    assert gains.set_index("customers_contacted").loc[0.2, "churners_caught"] > 0.2
+    assert gains.set_index("share_contacted").loc[0.2, "positives_caught"] > 0.2
     pr = got["precision_recall"]
     assert pr["precision"].is_monotonic_decreasing
     cal = got["calibration"]

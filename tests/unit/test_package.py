@@ -10,8 +10,10 @@ import pytest
 import sklearn
 import yaml
 
-from churn import io, serve
+import sample
 from gitops.release import package
+from gitops.scoring.cli import settings_app
+from gitops.settings import SettingsError, resolve
 from support import ROOT, copy_repo
 
 
@@ -23,8 +25,8 @@ def test_references_resolve_to_other_params() -> None:
     spec = package.Spec.from_params(params(), ROOT)
     assert spec.artifacts["model"] == ROOT / params()["model"]["path"]
     assert spec.data_summary == ROOT / params()["data"]["quality"]
-    with pytest.raises(package.PackageError, match=r"'\$\{model.nope\}' refers to a missing key"):
-        package.resolve({"a": ["${model.nope}"]}, params())
+    with pytest.raises(SettingsError, match=r"'\$\{model.nope\}' refers to a missing key"):
+        resolve({"a": ["${model.nope}"]}, params())
 
 
 def test_pinned_requirements_take_the_installed_version() -> None:
@@ -38,19 +40,39 @@ def test_training_modules_stay_out_and_a_needed_module_left_out_is_refused(
     tmp_path: Path,
 ) -> None:
     spec = package.Spec.from_params(params(), ROOT)
-    assert not {"model", "features", "quality", "stages"} & set(spec.modules)
-    package.check_imports(spec)  # the shipped list is closed under imports
-    src = tmp_path / "src" / "churn"
-    src.mkdir(parents=True)
-    (src / "cli.py").write_text("from churn import model\n")
-    (src / "model.py").write_text("")
-    broken = package.Spec.from_params(
-        {**params(), "package": {**params()["package"], "source": str(tmp_path / "src"),
-                                 "modules": ["cli"]}},
-        ROOT,
-    )  # fmt: skip
-    with pytest.raises(package.PackageError, match=r"imports churn\.model, which package\.modules"):
+    shipped = set(spec.files())
+    assert not {p for p in shipped if p.startswith(("gitops/pipeline", "gitops/review"))}
+    assert not {"churn/model.py", "churn/features.py", "churn/demo.py"} & shipped
+    hooks = [r.check for r in sample.contract().rules]
+    package.check_imports(spec, hooks)  # the shipped list is closed under imports
+    src = tmp_path / "src"
+    for pkg in ("churn", "gitops"):
+        (src / pkg).mkdir(parents=True)
+        (src / pkg / "__init__.py").write_text("")
+    (src / "gitops" / "cli.py").write_text("def main():\n    from gitops import model\n")
+    (src / "gitops" / "model.py").write_text("")
+    (src / "churn" / "rules.py").write_text("")
+    changed = {**params()["package"], "source": str(src), "modules": ["gitops.cli"]}
+    broken = package.Spec.from_params({**params(), "package": changed}, ROOT)
+    with pytest.raises(
+        package.PackageError, match=r"imports gitops\.model, which package\.modules"
+    ):
         package.check_imports(broken)
+    fixed = {**changed, "modules": ["gitops.cli", "gitops.model"]}
+    spec = package.Spec.from_params({**params(), "package": fixed}, ROOT)
+    package.check_imports(spec)
+    with pytest.raises(
+        package.PackageError, match=r"rule hook churn\.rules:check is in churn\.rules"
+    ):
+        package.check_imports(spec, ["churn.rules:check"])
+
+
+def test_the_wheel_declares_its_model_package_for_the_runtime() -> None:
+    spec = package.Spec.from_params(params(), ROOT)
+    text = package.pyproject(spec, "1.2.3")
+    assert '[project.entry-points."gitops.models"]' in text
+    assert f'"{spec.import_package}" = "{spec.import_package}"' in text
+    assert 'packages = ["churn", "gitops"]' in text
 
 
 def test_missing_model_fails_and_leaves_dist_untouched(tmp_path: Path) -> None:
@@ -65,14 +87,16 @@ def test_missing_model_fails_and_leaves_dist_untouched(tmp_path: Path) -> None:
 
 
 def test_committed_openapi_document_is_current() -> None:
-    settings = io.section(params(), "serving")
-    app = serve.create_app(settings, serve.Limits.from_settings(settings), version="unreleased")
+    app = settings_app(sample.settings(), version="unreleased")
     committed = json.loads((ROOT / "docs/openapi.json").read_text())
     assert app.openapi() == committed, "run `make openapi` and commit docs/openapi.json"
-    record = committed["components"]["schemas"]["CustomerRecord"]
+    record = committed["components"]["schemas"]["Record"]
+    contract = sample.contract()
     assert record["additionalProperties"] is False
-    assert "call_failures" in record["required"]
-    assert "age" not in record["required"]
+    assert set(record["required"]) == {f.name for f in contract.features if f.required}
+    assert not set(contract.roles.info) & set(record["required"])
+    exported = json.loads((ROOT / sample.settings().model.input_schema).read_text())
+    assert record == {k: v for k, v in exported.items() if k != "$schema"}
 
 
 def test_optional_artifacts_are_embedded_only_when_present(tmp_path: Path) -> None:

@@ -19,9 +19,18 @@ PARAMS = {
     "metrics": {"threshold": 0.5, "top_fraction": 0.1},
     "gates": {
         "min": {"roc_auc": 0.8, "average_precision": 0.5},
-        "max_regression": {"roc_auc": 0.01, "top_churners_caught": 0.05},
+        "max_regression": {"roc_auc": 0.01, "top_positives_caught": 0.05},
     },
     "report": {"resamples": 200, "seed": 1},
+    # Another task's words: nothing in the comment may speak of churn.
+    "wording": {
+        "positive": "defaulter",
+        "positives": "defaulters",
+        "positive_rate": "default rate",
+        "population": "borrowers",
+        "value": "exposure",
+        "top_segment": "the riskiest borrowers the team can review",
+    },
 }
 QUALITY = {
     "rows_in": 1000,
@@ -61,7 +70,7 @@ def make(base: Snapshot | None, change: Snapshot) -> tuple[dict, list[str]]:
         "change": {"sha": "b" * 40, "dirty": False},
     }
     report = build(base, change, change, revisions, "https://github.example/o/r/actions/runs/1")
-    plots = charts.all_charts(base.plots if base else {}, change.plots)
+    plots = charts.all_charts(base.plots if base else {}, change.plots, render.words(report))
     return report, plots
 
 
@@ -133,7 +142,10 @@ def test_markdown_agrees_with_the_json() -> None:
         assert metric["label"] in row
         assert ("🔴 worse" in row) == (metric["direction"] == "worse")
     labels = [m["label"] for m in report["metrics"]]
-    assert labels[:2] == ["Churners caught in top 10%", "Churner value caught in top 10%"]
+    assert labels[:2] == ["Defaulters caught in top 10%", "Defaulter value caught in top 10%"]
+    assert "Default rate" in text
+    assert "Share of borrowers contacted" in text
+    assert "churn" not in text.lower()
     gate_table = next(t for t in tables(text) if "Gate" in t[0])
     assert len(gate_table) - 2 == len(report["gates"])
 
@@ -179,8 +191,8 @@ def test_long_reports_lose_the_least_important_parts_first(limit: int) -> None:
 
 def test_number_formats() -> None:
     assert render.value("roc_auc", 0.99262) == "0.9926"
-    assert render.value("top_churners_caught", 0.6337) == "63.4%"
-    assert render.delta("top_churners_caught", -0.012) == "−1.2 pp"
+    assert render.value("top_positives_caught", 0.6337) == "63.4%"
+    assert render.delta("top_positives_caught", -0.012) == "−1.2 pp"
     assert render.delta("roc_auc", 0.00123) == "+0.0012"
     assert render.interval("roc_auc", [-0.004, 0.001]) == "−0.0040 to +0.0010"
     assert render.value("roc_auc", None) == "—"

@@ -40,7 +40,7 @@ def test_a_rank_preserving_change_moves_nothing() -> None:
     # The same ranking (squared scores): AUC, AP and the top segment cannot move at all.
     result = compare(scored(y, score), scored(y, score**2), FAST)
     assert result.mode == "paired"
-    for name in ("roc_auc", "average_precision", "top_churners_caught"):
+    for name in ("roc_auc", "average_precision", "top_positives_caught"):
         assert result.intervals[name].low == pytest.approx(0.0, abs=1e-12)
         assert result.intervals[name].high == pytest.approx(0.0, abs=1e-12)
         assert not result.intervals[name].significant

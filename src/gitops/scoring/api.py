@@ -150,6 +150,11 @@ def _problem(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
     return {"loc": ["body", *loc], "msg": msg, "type": kind}
 
 
+def _id(value: Any) -> Any:
+    """The id as sent; an integral float (valid for an integer in JSON Schema) as its integer."""
+    return int(value) if isinstance(value, float) else value
+
+
 def _number(value: Any) -> float:
     if value is None:
         return math.nan
@@ -323,7 +328,7 @@ def create_app(
             "model_version": version,
             "predictions": [
                 {
-                    id_column: r.get(id_column),
+                    id_column: _id(r.get(id_column)),
                     serving.score_column: float(p),
                     serving.band_column: str(b),
                 }
