@@ -14,7 +14,7 @@ CONTRACT = sample.contract()
 LABEL = CONTRACT.label
 COUNT = sample.first("numeric", bounded=True).name
 CODED = sample.fields("categorical")[0]
-OTHER_NUMBER = [f.name for f in sample.fields("numeric") if f.name != COUNT][0]
+OTHER_NUMBER = next(f.name for f in sample.fields("numeric") if f.name != COUNT)
 
 
 def _batch(tmp_path: Path, edits: dict[int, tuple[str, str]], *, rows: int = 30) -> Path:

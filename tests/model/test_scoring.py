@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
 import sklearn.base
+import skops.io as sio
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import FunctionTransformer
 
-from gitops.files import digest
-
 import sample
+from gitops.files import digest
 from gitops.pipeline.quality import ROW_ID
 from gitops.scoring import bundle as scoring
 from gitops.scoring import persist
@@ -119,5 +118,6 @@ def test_the_score_is_the_positive_class_whatever_order_classes_sort(
     np.testing.assert_array_equal(score, flipped.predict_proba(features)[:, 0])
     assert roc_auc_score(test_rows[label], score) > 0.9
     compiled = scoring.Scorer.of(flipped, sample.contract().feature_names)
-    assert compiled.trees is not None and compiled.flip
+    assert compiled.trees is not None
+    assert compiled.flip
     np.testing.assert_allclose(compiled.proba(features), score, atol=1e-12)
