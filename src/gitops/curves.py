@@ -78,7 +78,7 @@ def calibration(y: NDArray, score: NDArray, bins: int = CALIBRATION_BINS) -> pd.
             "bin": [f"{lo:.1f}-{hi:.1f}" for lo, hi in itertools.pairwise(edges)],
             "predicted_risk": pred / np.maximum(count, 1),
             "observed_rate": obs / np.maximum(count, 1),
-            "customers": count,
+            "records": count,
         }
     )[keep].reset_index(drop=True)
 

@@ -282,8 +282,9 @@ def test_a_reference_of_another_model_is_refused(
 def test_make_monitor_fails_on_the_demo_batch_and_passes_on_a_clean_slice(
     repo_copy: Path, held_out: Path
 ) -> None:
-    # The project's environment, not a fresh install into the copy.
-    make = ["make", "monitor", f"VENV={ROOT / '.venv'}", f"UV={ROOT / '.tools/bin/uv'}"]
+    # The project's environment, not a fresh install into the copy: `-o install` keeps make
+    # from re-syncing it, which would point its editable install at the copy.
+    make = ["make", "-o", "install", "monitor", f"VENV={ROOT / '.venv'}"]
     drifted = run([*make, f"INPUT={DEMO}"], repo_copy, check=False)
     assert drifted.returncode != 0
     assert "DRIFT: thresholds crossed" in drifted.stdout

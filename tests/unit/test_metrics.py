@@ -79,7 +79,7 @@ def test_curves_are_on_the_fixed_grid_and_sensible(scored: tuple[np.ndarray, ...
     pr = got["precision_recall"]
     assert pr["precision"].is_monotonic_decreasing
     cal = got["calibration"]
-    assert cal["customers"].sum() == y.size
+    assert cal["records"].sum() == y.size
     assert cal["predicted_risk"].between(0, 1).all()
 
 

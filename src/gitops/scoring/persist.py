@@ -20,9 +20,11 @@ import skops.io as sio
 
 from gitops.files import write_bytes
 
-#: Types outside skops' default trust list that our estimators contain. Anything else in a
-#: model file is refused: loading never executes code a file brings with it.
+#: Types outside skops' default trust list that the default preprocessing and estimators
+#: contain (the encoders keep a numpy dtype). Anything else in a model file is refused:
+#: loading never executes code a file brings with it.
 TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 )
