@@ -144,7 +144,7 @@ REMOTE ?=
 
 .PHONY: release
 release: install ## Version from what changed since the last tag, package, notes (PUSH=1 tags+pushes)
-	@version="$$($(RELEASE) plan)"; \
+	@version="$$($(RELEASE) plan $(if $(filter 1 true yes,$(PUSH)),--push))"; \
 	if [ -z "$$version" ]; then exit 0; fi; \
 	wheel=""; \
 	if grep -qE '^package:' $(MAKEFILE_LIST); then \
