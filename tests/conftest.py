@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runner import Checkout, Runner, github_commit, merge_clone, toolcache
-from support import BIN, copy_repo, run
+from support import BIN, ROOT, copy_repo, run
+
+
+def _editable_source() -> set[str]:
+    pth = (ROOT / ".venv").glob("lib/python3*/site-packages/_editable_impl_*.pth")
+    return {line.strip() for p in pth for line in p.read_text().splitlines() if line.strip()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def environment_stays_this_checkout_s() -> Iterator[None]:
+    """Checkouts share this project's .venv: none of them may re-sync it to point at itself."""
+    before = _editable_source()
+    yield
+    assert _editable_source() == before, "a test re-synced the shared .venv against a checkout"
 
 
 @pytest.fixture(scope="session")

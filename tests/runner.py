@@ -131,12 +131,9 @@ class Runner:
         return proc
 
     def make(self, target: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        """`make <target>` as a workflow step runs it, in a checkout whose `.venv` is ready.
-
-        `-o .venv/.synced`: the checkout's environment is this project's (linked by
-        `link_environment`), standing in for the `make install` a job runs first.
-        """
-        return self.run(["make", "-o", ".venv/.synced", target, *args], repo)
+        """`make <target>` as a workflow step runs it, in a checkout whose `.venv` is ready
+        (`link_environment`: standing in for the `make install` a job runs first)."""
+        return self.run(["make", target, *args], repo)
 
 
 @dataclass(frozen=True)
@@ -152,8 +149,18 @@ def sha(repo: Path, rev: str = "HEAD") -> str:
 
 
 def link_environment(checkout: Path) -> None:
-    """This project's installed environment, as `make install` would have made it in the job."""
-    (checkout / ".venv").symlink_to(ROOT / ".venv")
+    """This project's installed environment, as the job's `make install` would have made it.
+
+    The checkout's pyproject.toml and uv.lock are dated before the environment's stamp, so
+    make (and every sub-make, which `-o` would not reach) sees it synced and never re-syncs
+    the shared environment against the checkout, which would repoint its editable install.
+    """
+    venv = ROOT / ".venv"
+    (checkout / ".venv").symlink_to(venv)
+    stamp = (venv / ".synced").stat().st_mtime
+    for name in ("pyproject.toml", "uv.lock"):
+        if (checkout / name).exists():
+            os.utime(checkout / name, (stamp - 60, stamp - 60))
 
 
 def github_commit(repo: Path, *args: str) -> None:
