@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import threading
 import zipfile
@@ -22,6 +23,7 @@ import pytest
 
 from gitops.actions.deploy import (
     DeployError,
+    allowed_stages,
     assignment,
     deployment_record,
     parse_checksums,
@@ -198,9 +200,15 @@ def test_release_assets_are_listed_for_publishing(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repo with two released versions, promoted and then rolled back with real gto."""
+    """A git repo with two released versions, promoted and then rolled back with real gto.
+
+    It declares the project's stages (its `.gto`); `churn#qa#4` is a tag someone pushed by
+    hand for a stage nobody declared, as `gto assign` itself would refuse to make it.
+    """
     repo = tmp_path_factory.mktemp("registry")
     run(["git", "init", "-q", "-b", "main"], repo)
+    shutil.copy2(ROOT / ".gto", repo / ".gto")
+    run(["git", "add", ".gto"], repo)
     for version in ("v1.0.0", "v1.1.0"):
         run(["git", "commit", "-q", "--allow-empty", "-m", f"model {version}"], repo)
         run(["git", "tag", "-a", f"churn@{version}", "-m", f"Release churn {version}"], repo)
@@ -208,6 +216,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "prod"], repo)
     run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "staging"], repo)
     run([gto, "assign", "churn", "--version", "v1.0.0", "--stage", "prod"], repo)  # rollback
+    refused = run(
+        [gto, "assign", "churn", "--version", "v1.1.0", "--stage", "qa"], repo, check=False
+    )
+    assert refused.returncode != 0, "gto itself refuses a stage .gto does not list"
+    run(
+        ["git", "tag", "-a", "churn#qa#4", "-m", "Assign churn v1.1.0 to qa", "churn@v1.1.0^{}"],
+        repo,
+    )
     return repo
 
 
@@ -219,7 +235,7 @@ def resolve(repo: Path, ref: str, runner: Runner) -> tuple[subprocess.CompletedP
 @pytest.mark.slow
 def test_gto_stage_tags_trigger_the_deploy_workflow(registry: Path) -> None:
     tags = run(["git", "tag", "--list", "churn#*"], registry).stdout.split()
-    assert sorted(tags) == ["churn#prod#1", "churn#prod#3", "churn#staging#2"]
+    assert sorted(tags) == ["churn#prod#1", "churn#prod#3", "churn#qa#4", "churn#staging#2"]
     patterns = load(ROOT / ".github/workflows/deploy.yml")["on"]["push"]["tags"]
     assert all(matches(tag, patterns) for tag in tags)
     assert not matches("churn@v1.1.0", patterns)
@@ -246,7 +262,11 @@ def test_resolve_finds_the_assigned_version_including_rollbacks(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("ref", "message"),
-    [("churn@v1.0.0", "not a stage assignment"), ("churn#prod#9", "found no version")],
+    [
+        ("churn@v1.0.0", "not a stage assignment"),
+        ("churn#prod#9", "found no version"),
+        ("churn#qa#4", "stage 'qa' is not one of the stages in .gto (staging, prod)"),
+    ],
 )
 def test_resolve_refuses_tags_that_assign_nothing(
     registry: Path, runner: Runner, ref: str, message: str
@@ -274,6 +294,15 @@ def test_resolve_refuses_tags_that_assign_nothing(
 def test_assignment_fields_are_validated(info: dict[str, str], message: str) -> None:
     with pytest.raises(DeployError, match=message):
         assignment(info, "churn#prod#1")
+
+
+def test_the_stage_list_is_the_repository_s_gto_config(tmp_path: Path) -> None:
+    assert allowed_stages(ROOT) == ["staging", "prod"]
+    with pytest.raises(DeployError, match="no `stages:` list"):
+        allowed_stages(tmp_path)
+    (tmp_path / ".gto").write_text("stages: [prod, Prod!]\n")
+    with pytest.raises(DeployError, match="cannot name GitHub environments"):
+        allowed_stages(tmp_path)
 
 
 class _Receiver(BaseHTTPRequestHandler):
