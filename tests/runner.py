@@ -27,7 +27,7 @@ GITHUB_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "noreply@github.com",
 }
 # Variables of this machine that a runner step would not have.
-_DROPPED_PREFIXES = ("GITHUB_", "RUNNER_", "GIT_", "UV_", "VIRTUAL_ENV", "DVC_", "PYTEST_")
+_DROPPED_PREFIXES = ("GITHUB_", "RUNNER_", "GIT_", "UV_", "VIRTUAL_ENV", "DVC_", "PYTEST_", "NODE_")
 
 
 def find_uv() -> str:
