@@ -56,6 +56,16 @@ def test_check_workflows_passes_on_the_repository(runner: Runner, merge_checkout
     assert "0 with findings" in out  # shellcheck -o all
 
 
+def test_online_zizmor_without_a_token_falls_back_to_offline_audits(
+    runner: Runner, merge_checkout: Checkout
+) -> None:
+    # As lint-workflows.yml calls it, where the token is empty (act, a fork owner's laptop).
+    job = runner.with_env(GH_TOKEN="")
+    proc = job.make("check-workflows", merge_checkout.path, "ZIZMOR_FLAGS=")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "zizmor: no GH_TOKEN, offline audits only" in proc.stderr
+
+
 def test_actionlint_catches_what_the_schema_and_zizmor_accept(
     runner: Runner, merge_checkout: Checkout, tmp_path: Path
 ) -> None:
