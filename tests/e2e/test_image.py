@@ -295,3 +295,21 @@ def test_pushed_image_is_named_by_digest_and_deploys_by_it(built: Built, tmp_pat
         podman_cmd("pull", "--tls-verify=false", entry["reference"])
         pulled = json.loads(podman_cmd("image", "inspect", entry["reference"]).stdout)[0]
         assert f"sha256:{pulled['Id'].removeprefix('sha256:')}" == record["id"]
+
+
+def test_a_base_with_another_python_stops_the_build_saying_so(
+    built: Built, base_image: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(built.repo, repo, symlinks=True)
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace('python: "3.11"', 'python: "3.12"', 1))
+    record_before = (repo / "dist/image.json").read_bytes()
+    make = ["make", "-o", "install", f"UV={_uv()}", "image", f"BASE_IMAGE={base_image}"]
+    proc = run([*make, f"IMAGE_TAG=localhost/churn-test-{secrets.token_hex(4)}:x"], repo,
+               check=False)  # fmt: skip
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "the base image has Python 3.11, the dependencies were resolved for 3.12" in out
+    assert "image: `podman build` exited" in proc.stderr
+    assert (repo / "dist/image.json").read_bytes() == record_before, "the record was replaced"
