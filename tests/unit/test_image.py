@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from gitops.actions.deploy import DeployError, assignment, deployment_record
 from gitops.release import image
 from release_support import write_dist
 from support import BIN, ROOT
+from support import env as support_env
 
 DIGEST = "sha256:" + "ab" * 32
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -233,3 +235,35 @@ def test_the_deployment_record_names_the_image_by_digest(tmp_path: Path) -> None
     (assets / "image.json").write_text(json.dumps(record("1.1.0")))
     with pytest.raises(DeployError, match=re.escape("records version 1.1.0")):
         deployment_record(assign, assets, {})
+
+
+def _resolve_cli(assets: Path, outputs: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [str(BIN / "python"), "-m", "gitops.release.image", "resolve", "--assets", str(assets)]
+    env = {**support_env(), "GITHUB_OUTPUT": str(outputs)}
+    return subprocess.run(
+        [*cmd, "--version", "v1.2.0", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_deploy_step_outputs_the_image_or_nothing_for_a_release_without_one(
+    tmp_path: Path,
+) -> None:
+    outputs = tmp_path / "outputs"
+    missing = _resolve_cli(tmp_path, outputs)
+    assert missing.returncode == 1
+    assert "image.json: missing" in missing.stderr
+    none = _resolve_cli(tmp_path, outputs, "--if-present")
+    assert none.returncode == 0
+    assert "this release has no image" in none.stderr
+    assert outputs.read_text() == "image=\ndigest=\n"
+    (tmp_path / "image.json").write_text(json.dumps(record()))
+    outputs.unlink()
+    found = _resolve_cli(tmp_path, outputs, "--if-present")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == f"ghcr.io/acme/churn/churn@{DIGEST}"
+    assert outputs.read_text() == f"image=ghcr.io/acme/churn/churn@{DIGEST}\ndigest={DIGEST}\n"

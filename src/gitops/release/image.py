@@ -549,6 +549,11 @@ def _notes_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> i
 
 
 def _resolve_main(args: argparse.Namespace, _: ImageSettings, __: Path) -> int:
+    if args.if_present and not (args.assets / RECORD).is_file():
+        # Releases made before images were: their wheel still deploys.
+        gha.set_outputs({"image": "", "digest": ""})
+        print(f"image: {args.assets} holds no {RECORD}: this release has no image", file=sys.stderr)
+        return 0
     entry = resolve(args.assets, args.version)
     gha.set_outputs({"image": entry["reference"], "digest": entry["digest"]})
     print(entry["reference"])
@@ -576,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("resolve", help="the image reference (by digest) of a release")
     r.add_argument("--assets", type=Path, required=True, help="the release's downloaded assets")
     r.add_argument("--version", required=True, help="the release's version, v1.2.0")
+    r.add_argument("--if-present", action="store_true", help="no image.json: print nothing")
     r.set_defaults(func=_resolve_main)
     args = parser.parse_args(argv)
     root = Path.cwd()
