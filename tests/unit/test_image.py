@@ -137,13 +137,13 @@ def test_the_source_is_the_github_repository_in_actions(tmp_path: Path) -> None:
 
 def test_build_command_keeps_the_health_check_and_passes_the_base_only_when_given() -> None:
     args = {"VERSION": "1.2.0"}
-    podman = image.Build("podman", Path("Containerfile"), "churn:1.2.0", None, args)
+    podman = image.Build("podman", "churn:1.2.0", None, args)
     cmd = podman.command(Path("/ctx"))
     assert cmd[:2] == ["podman", "build"]
     assert cmd[cmd.index("--format") + 1] == "docker"
     assert "BASE_IMAGE" not in " ".join(cmd)
     assert cmd[-1] == "/ctx"
-    docker = image.Build("docker", Path("Containerfile"), "churn:1.2.0", "local/base:1", args)
+    docker = image.Build("docker", "churn:1.2.0", "local/base:1", args)
     cmd = docker.command(Path("/ctx"))
     assert "--format" not in cmd
     assert "BASE_IMAGE=local/base:1" in cmd

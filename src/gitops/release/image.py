@@ -229,7 +229,6 @@ class Build:
     """Everything one `build` passes to the engine."""
 
     engine: str
-    containerfile: Path
     tag: str
     base: str | None
     args: dict[str, str]
@@ -328,7 +327,6 @@ def build_image(
     locked = locked_requirements(wheel.path, root, uv, settings.python)
     build = Build(
         engine=engine,
-        containerfile=settings.containerfile,
         tag=tag or image_tag(settings.name, wheel.version),
         base=base,
         args=build_args(settings, wheel, manifest, source_url(root, env)),
