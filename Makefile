@@ -184,6 +184,29 @@ VERSION ?= 0.0.0.dev0
 package: install ## Build the model wheel, model card, metrics and SHA256SUMS into dist/ (VERSION=x.y.z)
 	$(RUN) gitops.release.package --version "$(VERSION)" --dist dist --uv "$(UV)"
 
+# --- Container image: the wheel in dist/ with its locked dependencies (deploy/container/) --
+# podman or docker, whichever is installed (IMAGE_ENGINE=docker picks one); BASE_IMAGE=...
+# replaces the pinned base, IMAGE_TAG=... the tag <image.name>:<version>.
+IMAGE_ENGINE ?=
+BASE_IMAGE ?=
+IMAGE_TAG ?=
+IMAGE_REPOSITORY ?=
+NOTES ?= dist/RELEASE_NOTES.md
+IMAGE := $(RUN) gitops.release.image
+
+.PHONY: image
+image: install ## Build the container image of the wheel in dist/ (after `make package`); prints size and digest
+	$(IMAGE) build --dist dist --uv "$(UV)" $(if $(IMAGE_ENGINE),--engine "$(IMAGE_ENGINE)") \
+	  $(if $(BASE_IMAGE),--base "$(BASE_IMAGE)") $(if $(IMAGE_TAG),--tag "$(IMAGE_TAG)")
+
+.PHONY: image-push
+image-push: install ## Push the image to IMAGE_REPOSITORY (default ghcr.io/<GITHUB_REPOSITORY>/<name>), record its digest
+	$(IMAGE) push $(if $(IMAGE_REPOSITORY),--repository "$(IMAGE_REPOSITORY)")
+
+.PHONY: image-notes
+image-notes: install ## Name the pushed image's digest in the release notes (NOTES=dist/RELEASE_NOTES.md)
+	$(IMAGE) notes --notes "$(NOTES)"
+
 .PHONY: openapi
 openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`
 	$(BIN)/churn openapi --output docs/openapi.json --version unreleased

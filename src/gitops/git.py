@@ -91,3 +91,11 @@ def dirty(cwd: Path = Path()) -> bool:
     """Whether tracked files differ from HEAD (the workspace holds uncommitted changes)."""
     out = _git(["status", "--porcelain", "--untracked-files=no"], cwd).stdout
     return bool(out.strip())
+
+
+def remote_url(name: str = "origin", cwd: Path = Path()) -> str | None:
+    """The URL of remote `name`, or None when there is no such remote (or no repository)."""
+    proc = _git(["remote", "get-url", name], cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip() or None

@@ -2,7 +2,8 @@
 
 A stage tag (`churn#prod#3`) names a version; the release assets of that version are checked
 against SHA256SUMS, the wheel is installed into a fresh virtual environment and its command
-line is smoke-tested on a few sample rows before anything is handed to the environment.
+line is smoke-tested on a few sample rows before anything is handed to the environment. When
+the release has a container image, the hand-over names it by digest (image.json).
 
     python -m gitops.actions.deploy resolve --ref churn#prod#3
     python -m gitops.actions.deploy verify --assets DIR
@@ -30,6 +31,7 @@ import yaml
 
 from gitops import gha
 from gitops.files import digest
+from gitops.release import image
 
 CHECKSUMS = "SHA256SUMS"
 GTO_CONFIG = ".gto"  # GTO's registry config; its `stages:` list is the one list of stages
@@ -248,7 +250,18 @@ def deployment_record(assign: Assignment, assets: Path, env: dict[str, str]) -> 
         "run_url": f"{server}/{repo}/actions/runs/{env['GITHUB_RUN_ID']}"
         if repo and env.get("GITHUB_RUN_ID")
         else "",
+        **_image(assets, assign.version),
     }
+
+
+def _image(assets: Path, version: str) -> dict[str, str]:
+    """The release's container image by digest, when the release has one (image.json)."""
+    if not (assets / image.RECORD).is_file():
+        return {}
+    try:
+        return {"image": image.resolve(assets, version)["reference"]}
+    except image.ImageError as exc:
+        raise DeployError(str(exc)) from None
 
 
 def _check_url(url: str) -> None:
