@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.metrics import METRICS
+from gitops.review.marker import MARKER
 from gitops.settings import Wording, section_or_default
 
-MARKER = "<!-- gitops-report -->"
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "➖"}
 MINUS = "−"
 CUT_ORDER = ("charts", "data", "params", "metrics")
