@@ -201,3 +201,45 @@ def point(
 
 
 MetricFn = Callable[..., dict[str, FloatArray]]
+
+
+def resample_weights(rng: np.random.Generator, count: int, rows: int) -> FloatArray:
+    """Classic bootstrap: how often each row is drawn in each of `count` resamples.
+
+    The one way the machinery resamples: the review report's paired and unpaired
+    comparisons, the model card's intervals and monitoring's p-values all draw with it.
+    """
+    draws = rng.integers(0, rows, size=(count, rows)) + (np.arange(count) * rows)[:, None]
+    return np.bincount(draws.ravel(), minlength=count * rows).reshape(count, rows).astype(float)
+
+
+def bootstrap(
+    y: NDArray,
+    score: NDArray,
+    value: NDArray | None,
+    *,
+    threshold: float,
+    top_fraction: float,
+    resamples: int,
+    seed: int,
+    chunk: int = 100,
+) -> dict[str, FloatArray]:
+    """Every metric on `resamples` seeded bootstrap resamples of one scored set."""
+    y = np.asarray(y, dtype=np.float64)
+    ranked = Ranked.of(y, np.asarray(score, dtype=np.float64), value)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, resamples, chunk):
+        w = resample_weights(rng, min(chunk, resamples - start), y.size)
+        parts.append(
+            compute(
+                y,
+                score,
+                value,
+                threshold=threshold,
+                top_fraction=top_fraction,
+                weights=w,
+                ranked=ranked,
+            )
+        )
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

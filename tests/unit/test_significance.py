@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from gitops.metrics import resample_weights
 from gitops.review.significance import (
     Scored,
     Settings,
@@ -16,7 +17,6 @@ from gitops.review.significance import (
     delong,
     midranks,
     percentile_interval,
-    resample_weights,
 )
 
 

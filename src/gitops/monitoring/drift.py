@@ -262,28 +262,17 @@ def bootstrap_metrics(
     top_fraction: float,
     resamples: int,
     seed: int,
-    chunk: int = 100,
 ) -> dict[str, NDArray]:
     """Every metric on `resamples` seeded bootstrap resamples of the batch."""
-    y = np.asarray(y, dtype=np.float64)
-    ranked = metrics.Ranked.of(y, np.asarray(score, dtype=np.float64), value)
-    rng = np.random.default_rng(seed)
-    n, parts = y.size, []
-    for start in range(0, resamples, chunk):
-        size = min(chunk, resamples - start)
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
-        parts.append(
-            metrics.compute(
-                y,
-                score,
-                value,
-                threshold=threshold,
-                top_fraction=top_fraction,
-                weights=w,
-                ranked=ranked,
-            )
-        )
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return metrics.bootstrap(
+        np.asarray(y),
+        np.asarray(score),
+        None if value is None else np.asarray(value),
+        threshold=threshold,
+        top_fraction=top_fraction,
+        resamples=resamples,
+        seed=seed,
+    )
 
 
 def drop_p_value(samples: ArrayLike, release: float, higher_is_better: bool) -> float:

@@ -27,14 +27,14 @@ def intervals(
     seed: int,
 ) -> dict[str, tuple[float, float]]:
     """Bootstrap 95% percentile interval of every metric over the test rows."""
-    y = predictions["label"].to_numpy()
-    score = predictions["score"].to_numpy()
-    value = predictions["value"].to_numpy() if "value" in predictions else None
-    n = len(y)
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
-    draws = gm.compute(
-        y, score, value, threshold=threshold, top_fraction=top_fraction, weights=weights
+    draws = gm.bootstrap(
+        predictions["label"].to_numpy(),
+        predictions["score"].to_numpy(),
+        predictions["value"].to_numpy() if "value" in predictions else None,
+        threshold=threshold,
+        top_fraction=top_fraction,
+        resamples=resamples,
+        seed=seed,
     )
     return {
         name: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))

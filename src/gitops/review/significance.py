@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gitops.metrics import Ranked, compute
+from gitops.metrics import Ranked, compute, resample_weights
 
 FloatArray = NDArray[np.float64]
 #: Below this many resample x row cells a worker pool costs more than it saves.
@@ -143,12 +143,6 @@ def _chunks(total: int, rows: int, cells: int) -> Iterator[int]:
     while done < total:
         yield min(size, total - done)
         done += size
-
-
-def resample_weights(rng: np.random.Generator, count: int, rows: int) -> FloatArray:
-    """Classic bootstrap: how often each row is drawn in each of `count` resamples."""
-    draws = rng.integers(0, rows, size=(count, rows)) + (np.arange(count) * rows)[:, None]
-    return np.bincount(draws.ravel(), minlength=count * rows).reshape(count, rows).astype(float)
 
 
 @dataclass(frozen=True)
