@@ -87,6 +87,11 @@ def config_value(key: str, cwd: Path = Path()) -> str | None:
     return value or None
 
 
+def commit_time(rev: str, cwd: Path = Path()) -> int:
+    """The committer time of `rev`, in seconds since the epoch."""
+    return int(_git(["show", "-s", "--format=%ct", resolve(rev, cwd)], cwd).stdout.decode())
+
+
 def dirty(cwd: Path = Path()) -> bool:
     """Whether tracked files differ from HEAD (the workspace holds uncommitted changes)."""
     out = _git(["status", "--porcelain", "--untracked-files=no"], cwd).stdout

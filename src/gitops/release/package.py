@@ -151,22 +151,14 @@ def git_info(root: Path) -> dict[str, Any]:
         commit = git.resolve("HEAD", root)
     except git.GitError:
         return {"commit": "unknown", "commit_time": "unknown", "epoch": None, "dirty": True}
-    stamp = _git_out(["show", "-s", "--format=%ct", commit], root)
-    status = _git_out(["status", "--porcelain", "--untracked-files=no"], root)
-    when = dt.datetime.fromtimestamp(int(stamp), tz=dt.UTC)
+    stamp = git.commit_time(commit, root)
+    when = dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
     return {
         "commit": commit,
         "commit_time": when.isoformat().replace("+00:00", "Z"),
-        "epoch": int(stamp),
-        "dirty": bool(status.strip()),
+        "epoch": stamp,
+        "dirty": git.dirty(root),
     }
-
-
-def _git_out(args: list[str], root: Path) -> str:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise git.GitError(f"git {' '.join(args)} failed in {root}: {proc.stderr.strip()}")
-    return proc.stdout.strip()
 
 
 def contract_hooks(path: Path | None) -> list[str]:
