@@ -67,6 +67,18 @@ check-lock: install ## Check dvc.lock against the workspace, and that stages lis
 	$(RUN) gitops.lockcheck
 	$(RUN) gitops.pipeline.deps
 
+LABEL ?=
+POSITIVE ?=
+ID ?=
+OUTPUT ?=
+FORCE ?= 0
+
+.PHONY: contract
+contract: install ## Draft a data contract from a CSV: make contract INPUT=<csv> LABEL=<column> POSITIVE=<value> [ID=<column>]
+	@[[ -n "$(INPUT)" && -n "$(LABEL)" && -n "$(POSITIVE)" ]] || { echo "usage: make contract INPUT=<csv> LABEL=<column> POSITIVE=<value> [ID=<column>] [OUTPUT=<path>] [FORCE=1]" >&2; exit 2; }
+	$(RUN) gitops.contract.draft --input "$(INPUT)" --label "$(LABEL)" --positive "$(POSITIVE)" \
+	  $(if $(ID),--id "$(ID)") $(if $(OUTPUT),--output "$(OUTPUT)") $(if $(filter 1 true yes,$(FORCE)),--force)
+
 .PHONY: card
 card: install ## Regenerate the data card's column table from the contract (CHECK=1: only check)
 	$(RUN) gitops.contract.card $(if $(filter 1 true yes,$(CHECK)),--check)
