@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 import container_support as cs
-from churn import schema, validation
+import sample
 from support import BIN, ROOT, run
 
 pytestmark = pytest.mark.slow
@@ -170,8 +170,8 @@ def test_make_image_prints_size_and_digest_and_records_the_build(built: Built) -
 def test_image_holds_the_installed_wheel_and_nothing_to_build_or_train_with(built: Built) -> None:
     probe = (
         "import importlib.util as u, json, pathlib, shutil, churn; print(json.dumps({"
-        "'churn': churn.__file__, 'stages': u.find_spec('churn.stages') is not None, "
-        "'pip': u.find_spec('pip') is not None, 'gitops': u.find_spec('gitops') is not None, "
+        "'churn': churn.__file__, 'training': [m for m in ('gitops.pipeline', 'gitops.review', "
+        "'churn.model') if u.find_spec(m) is not None], 'pip': u.find_spec('pip') is not None, "
         "'compilers': [c for c in ('gcc', 'cc', 'make') if shutil.which(c)], "
         "'context': pathlib.Path('/context').exists(), "
         "'tests': [str(p) for p in pathlib.Path('/opt/churn').rglob('tests') if p.is_dir()]}))"
@@ -181,7 +181,7 @@ def test_image_holds_the_installed_wheel_and_nothing_to_build_or_train_with(buil
     ).stdout  # fmt: skip
     found = json.loads(out)
     assert found["churn"].startswith("/opt/churn/lib/python3.11/site-packages/churn/")
-    assert found == {**found, "stages": False, "pip": False, "gitops": False}
+    assert found == {**found, "training": [], "pip": False}
     assert found["compilers"] == []
     assert found["context"] is False
     assert found["tests"] == []
@@ -189,12 +189,9 @@ def test_image_holds_the_installed_wheel_and_nothing_to_build_or_train_with(buil
 
 @pytest.fixture(scope="module")
 def records(built: Built) -> list[dict]:
-    frame = validation.check(
-        validation.read_csv(built.repo / "data/raw/iranian_churn.csv"),
-        "sample",
-        require_target=False,
-    ).iloc[[0, 7, 42, 99]]
-    rows = frame[schema.input_names()].to_dict(orient="records")
+    frame = sample.typed(built.repo).iloc[[0, 7, 42, 99]]
+    contract = sample.contract(built.repo)
+    rows = frame[[n for n in contract.input_names if n in frame]].to_dict(orient="records")
     return [{"customer_id": f"CRM-{i:04d}", **row} for i, row in enumerate(rows)]
 
 

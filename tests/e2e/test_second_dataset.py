@@ -9,7 +9,6 @@ scoring and HTTP API, `make monitor`. One pipeline run serves every test of the 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,10 +25,11 @@ import pytest
 import yaml
 
 import second_dataset as telco
-from support import ROOT, copy_repo, run
+from runner import Runner, find_uv, link_environment
+from support import copy_repo, run
 
 pytestmark = pytest.mark.slow
-UV = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
+UV = find_uv()
 CONTRACT_PATH = "src/churn/contract.yaml"
 #: What adapting the template to new data may touch (docs/fork.md).
 ADAPTATION = {CONTRACT_PATH, "params.yaml", "data/README.md", telco.RAW}
@@ -40,15 +40,18 @@ class Fork:
     repo: Path
     venv: Path
     app: Path  # an empty folder outside the project, where the installed commands run
+    runner: Runner  # make targets run as a workflow step runs them
 
     @property
     def churn(self) -> str:
         return str(self.venv / "bin" / "churn")
 
-
-def make(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """A make target with the project's environment (-o install: it is not re-synced)."""
-    return run(["make", "-o", "install", *args, f"UV={UV}"], repo, check=check)
+    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = self.runner.make(args[0], self.repo, *args[1:])
+        if check and proc.returncode != 0:
+            raise AssertionError(f"make {' '.join(args)} exited {proc.returncode}\n"
+                                 f"{proc.stdout}\n{proc.stderr}")  # fmt: skip
+        return proc
 
 
 def commit(repo: Path, message: str) -> None:
@@ -57,25 +60,25 @@ def commit(repo: Path, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def fork(tmp_path_factory: pytest.TempPathFactory) -> Fork:
+def fork(tmp_path_factory: pytest.TempPathFactory, runner_tools: Path) -> Fork:
     base = tmp_path_factory.mktemp("telco")
     repo = copy_repo(base / "repo", with_results=False)
-    (repo / ".venv").symlink_to(ROOT / ".venv")
+    link_environment(repo)
+    venv, app = base / "venv", base / "app"
+    app.mkdir()
+    fork = Fork(repo, venv, app, Runner.create(base / "runner", runner_tools))
     # The adaptation, as a fork commits it.
     (repo / telco.RAW).parent.mkdir(parents=True, exist_ok=True)
     telco.generate(4000, seed=11).to_csv(repo / telco.RAW, index=False)
     (repo / CONTRACT_PATH).write_text(telco.CONTRACT)
     (repo / "params.yaml").write_text(telco.params_text((repo / "params.yaml").read_text()))
     (repo / "data/README.md").write_text(telco.DATA_CARD)
-    make(repo, "card")
+    fork.make("card")
     commit(repo, "Adapt the template to the telco export")
-    make(repo, "run")
+    fork.make("run")
     commit(repo, "Results on the telco export")
-    venv = base / "venv"
     run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], base)
-    app = base / "app"
-    app.mkdir()
-    return Fork(repo, venv, app)
+    return fork
 
 
 def test_the_adaptation_touches_only_the_contract_params_data_card_and_data(fork: Fork) -> None:
@@ -102,9 +105,9 @@ def test_the_report_on_a_change_speaks_of_leavers(fork: Fork) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["hyperparameters"]["hist_gradient_boosting"]["learning_rate"] = 0.06
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    make(repo, "run")
+    fork.make("run")
     commit(repo, "A slightly faster learning rate")
-    proc = make(repo, "report", "BASE=main", check=False)
+    proc = fork.make("report", "BASE=main", check=False)
     assert proc.returncode in (0, 1), proc.stderr
     report = json.loads((repo / "reports/pr_report.json").read_text())
     assert report["comparison"]["mode"] == "paired"
@@ -115,12 +118,12 @@ def test_the_report_on_a_change_speaks_of_leavers(fork: Fork) -> None:
     assert "churner" not in text.lower()
     assert report["verdict"] == "pass", report["failing"]
     run(["git", "checkout", "-q", "main"], repo)
-    make(repo, "run")  # back to main's results for the tests below
+    fork.make("run")  # back to main's results for the tests below
 
 
 @pytest.fixture(scope="module")
 def installed(fork: Fork) -> Fork:
-    make(fork.repo, "package", "VERSION=1.0.0")
+    fork.make("package", "VERSION=1.0.0")
     wheel = next((fork.repo / "dist").glob("*.whl"))
     python = str(fork.venv / "bin" / "python")
     run([UV, "pip", "install", "--quiet", "--python", python, str(wheel)], fork.app)
@@ -284,7 +287,7 @@ def test_the_api_names_json_type_mistakes_in_the_contracts_terms(api: str, batch
 
 
 def test_make_monitor_checks_a_batch_against_the_release(fork: Fork, batch: Path) -> None:
-    proc = make(fork.repo, "monitor", f"INPUT={batch}", check=False)
+    proc = fork.make("monitor", f"INPUT={batch}", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OK: the batch is in range" in proc.stdout
     md = (fork.repo / "reports/monitor.md").read_text()
