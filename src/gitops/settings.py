@@ -213,6 +213,7 @@ class Settings(Section):
     release: dict[str, Any] | None = None  # read by gitops.release.version
     serving: ServingSettings = ServingSettings()
     package: PackageSettings | None = None
+    image: dict[str, Any] | None = None  # read by gitops.release.image
     gates: GatesSettings = GatesSettings()
     report: ReportSettings = ReportSettings()
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
