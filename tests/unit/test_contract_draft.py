@@ -89,3 +89,13 @@ def test_plausibility_bounds_are_ten_times_the_largest_value_rounded_up(
     observed: float, bound: float
 ) -> None:
     assert plausible_maximum(observed) == bound
+
+
+def test_a_token_for_unknown_in_a_number_column_becomes_a_blank(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    telco.generate(500, seed=3).to_csv(source, index=False)
+    path = _draft(tmp_path, source, "--label", "Active", "--positive", "No")
+    usage = {f.header: f for f in load.load(path, resolve_hooks=False).fields}["Data Usage GB"]
+    assert usage.type == "number"
+    assert usage.missing_values == ("", "NA")
+    assert usage.required is False

@@ -37,6 +37,8 @@ MAX_TEXT_CATEGORIES = 30
 #: Yes/no pairs a boolean column may use (as written, case kept).
 BOOLEAN_PAIRS = (("true", "false"), ("True", "False"), ("TRUE", "FALSE"), ("yes", "no"),
                  ("Yes", "No"), ("YES", "NO"), ("y", "n"), ("Y", "N"))  # fmt: skip
+#: Tokens exports write for "unknown"; taken as blanks when the rest of a column is numbers.
+MISSING_TOKENS = ("NA", "N/A", "n/a", "NaN", "null", "NULL", "None", "-", "?")
 _INT = re.compile(r"^[+-]?\d+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -74,6 +76,11 @@ def draft_field(header: str, name: str, values: pd.Series) -> dict[str, Any]:
     seen = values.dropna().map(str.strip)
     seen = seen[seen != ""]
     field: dict[str, Any] = {"name": name, "title": header}
+    tokens = sorted(set(seen) & set(MISSING_TOKENS))
+    rest = seen[~seen.isin(tokens)]
+    if tokens and len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
+        field["missingValues"] = ["", *tokens]  # numbers with a token for unknown
+        seen = rest
     required = len(seen) == len(values)
     distinct = sorted(set(seen))
     pair = next((p for p in BOOLEAN_PAIRS if set(distinct) and set(distinct) <= set(p)), None)
