@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import sample
-from gitops.contract.validate import decode_label
+from gitops.contract.validate import as_source
 from gitops.monitoring import demo, monitor
 from runner import Runner, clone, copy_pipeline_outputs
 
@@ -46,7 +46,7 @@ def held_out(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     """The test split (never trained on), as a labelled CSV with code-friendly headers."""
     path = tmp_path_factory.mktemp("batches") / "held_out.csv"
     test = pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
-    decode_label(test[[n for n in CONTRACT.names if n in test]], CONTRACT).to_csv(path, index=False)
+    as_source(test[[n for n in CONTRACT.names if n in test]], CONTRACT).to_csv(path, index=False)
     return path
 
 

@@ -74,11 +74,13 @@ def test_the_draft_of_another_shape_finds_booleans_categories_blanks_and_dates(
 def test_an_existing_contract_is_kept_unless_forced(tmp_path: Path) -> None:
     out = tmp_path / "contract.yaml"
     out.write_text("# reviewed by hand\n")
-    args = ["--input", str(sample.raw_path()), "--output", str(out), "--label", "Churn"]
-    assert main([*args, "--positive", "1"]) == 2
+    label = sample.contract().label_field.header
+    positive = str(sample.raw_text()[sample.contract().label].dropna().iloc[0])
+    args = ["--input", str(sample.raw_path()), "--output", str(out), "--label", label]
+    assert main([*args, "--positive", positive]) == 2
     assert out.read_text() == "# reviewed by hand\n"
-    assert main([*args, "--positive", "7"]) == 2
-    assert main([*args, "--positive", "1", "--force"]) == 0
+    assert main([*args, "--positive", "not a class"]) == 2
+    assert main([*args, "--positive", positive, "--force"]) == 0
     assert "make contract" in out.read_text()
 
 

@@ -10,7 +10,7 @@ import pytest
 import sample
 from gitops.contract import reading
 from gitops.contract.synthetic import published, synthesize
-from gitops.contract.validate import check
+from gitops.contract.validate import as_source, check
 
 CONTRACT = sample.contract()
 COLUMNS = CONTRACT.required_columns(with_label=True)
@@ -30,7 +30,7 @@ def made(typed: pd.DataFrame) -> pd.DataFrame:
 def test_rows_pass_validation_and_stay_in_range(made: pd.DataFrame) -> None:
     assert len(made) == 30_000
     assert list(made.columns) == COLUMNS
-    checked = check(made, CONTRACT, "synthetic")
+    checked = check(as_source(made, CONTRACT), CONTRACT, "synthetic")
     assert len(checked) == len(made)
     for field in CONTRACT.fields:
         c = field.constraints

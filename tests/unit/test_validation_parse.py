@@ -73,7 +73,7 @@ def test_infinite_values_are_reported_instead_of_crashing_the_cast(tmp_path: Pat
 
 
 def test_scoring_fast_path_refuses_infinity_as_check_does() -> None:
-    frame = sample.typed().head(20)
+    frame = sample.typed().head(20).drop(columns=CONTRACT.label)
     assert typed_if_valid(frame, CONTRACT) is not None
     frame = frame.astype({COUNT: "float64"})
     frame.loc[frame.index[3], COUNT] = float("inf")

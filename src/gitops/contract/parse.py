@@ -131,8 +131,13 @@ def _string(raw: pd.Series, field: FieldSpec) -> tuple[pd.Series, list[Failure]]
 
 def _boolean(raw: pd.Series, field: FieldSpec) -> tuple[pd.Series, list[Failure]]:
     truth = dict.fromkeys(field.true_values, 1.0) | dict.fromkeys(field.false_values, 0.0)
+    rule = f"must be {field.rule()}"
     if pd.api.types.is_bool_dtype(raw):
         return raw.astype("float64").rename(raw.name), []
+    if pd.api.types.is_numeric_dtype(raw):  # typed already: 1 and 0
+        values = raw.astype("float64")
+        bad = values.notna() & ~values.isin([0.0, 1.0])
+        return values.mask(bad).rename(raw.name), _fail(raw, bad, field.name, rule)
 
     def read(v: object) -> float | None:
         if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -145,7 +150,6 @@ def _boolean(raw: pd.Series, field: FieldSpec) -> tuple[pd.Series, list[Failure]
 
     values = raw.map(read)
     bad = values.isna() & raw.notna()
-    rule = f"must be one of {', '.join(field.true_values + field.false_values)}"
     return values.astype("float64").rename(raw.name), _fail(raw, bad, field.name, rule)
 
 

@@ -121,7 +121,7 @@ class FieldSpec(_Model):
     def rule(self) -> str:
         """The constraint in words, as error messages and the data card state it."""
         if self.type == "boolean":
-            return f"{'/'.join(self.true_values)} or {'/'.join(self.false_values)}"
+            return "one of " + ", ".join(self.true_values + self.false_values)
         if self.allowed is not None:
             return "one of " + ", ".join(_show(v) for v in self.allowed)
         c = self.constraints

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gitops.contract.spec import Contract, FieldSpec
-from gitops.contract.validate import decode_label
+from gitops.contract.validate import as_source
 
 #: Decimals kept for number fields.
 FLOAT_DECIMALS = 3
@@ -73,4 +73,4 @@ def _jitter(values: np.ndarray, field: FieldSpec, rng: np.random.Generator, nois
 def published(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Typed records as a raw export carries them: published headers, the label as written."""
     names = {f.name: f.header for f in contract.fields}
-    return decode_label(frame, contract).rename(columns=names)
+    return as_source(frame, contract).rename(columns=names)

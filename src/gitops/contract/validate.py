@@ -183,19 +183,30 @@ def _is_positive(raw: pd.Series, contract: Contract) -> np.ndarray:
     return (raw == positive).to_numpy()
 
 
-def decode_label(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
-    """Typed records with the label as the source writes it: for files made from typed data."""
+def as_source(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Typed records as the source writes them: the label's classes and booleans' tokens.
+
+    For files made from typed data (a held-out split, synthetic records, a demo batch), so
+    they read back through validation like an export.
+    """
+    out = frame.copy()
+    for field in contract.fields:
+        if field.name not in out or field.name == contract.label:
+            continue
+        if field.type == "boolean":
+            tokens = {1: field.true_values[0], 0: field.false_values[0]}
+            out[field.name] = out[field.name].map(tokens).where(out[field.name].notna())
     label, negatives = contract.label, contract.negatives()
-    if label not in frame or len(negatives) != 1:
-        return frame
+    if label not in out or len(negatives) != 1:
+        return out
     field = contract.label_field
     positive, negative = contract.roles.positive, negatives[0]
     if field.type == "boolean":
         yes, no = field.true_values[0], field.false_values[0]
         positive, negative = (yes, no) if contract.roles.positive else (no, yes)
-    encoded = frame[label]
-    decoded = encoded.map({1: positive, 0: negative})
-    return frame.assign(**{label: decoded.where(encoded.notna())})
+    encoded = out[label]
+    out[label] = encoded.map({1: positive, 0: negative}).where(encoded.notna())
+    return out
 
 
 def _failure_cases(

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from gitops.contract import load, reading
-from gitops.contract.validate import DataValidationError, check, decode_label
+from gitops.contract.validate import DataValidationError, as_source, check
 from gitops.files import write_csv
 from gitops.settings import Settings, SettingsError
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         contract = load.load(settings.data.contract)
         scenario = load.import_hook(demo.scenario, f"{args.params}: monitor.demo.scenario")
         typed = check(reading.read_csv(demo.source, contract), contract, demo.source)
-        customers = decode_label(typed, contract)  # the label as the source writes it
+        customers = as_source(typed, contract)  # the label as the source writes it
     except (SettingsError, load.ContractError, DataValidationError) as exc:
         print(f"demo-batch: {exc}", file=sys.stderr)
         return 2
