@@ -55,8 +55,10 @@ def test_reference_is_built_by_the_pipeline(pipeline_repo: Path) -> None:
     assert list(ref["features"]) == CONTRACT.feature_names
     for spec in [*ref["features"].values(), ref["risk"]["bands"]]:
         assert sum(spec["shares"]) == pytest.approx(1, abs=1e-5)
-    assert ref["features"]["complained"]["kind"] == "categorical"
-    assert ref["features"]["call_count"]["kind"] == "numeric"
+    coded = sample.fields("categorical", "ordinal", "boolean")[0].name
+    number = sample.first("numeric").name
+    assert ref["features"][coded]["kind"] == "categorical"
+    assert ref["features"][number]["kind"] == "numeric"
     assert ref["rows"] == len(pd.read_parquet(pipeline_repo / "data/processed/train.parquet"))
     assert ref["metrics"] == json.loads((pipeline_repo / "models/metrics.json").read_text())
     assert (
@@ -89,6 +91,7 @@ def test_random_unlabelled_sample_of_the_raw_export_is_in_range(
     assert report["quality"] is None
 
 
+@pytest.mark.example
 def test_demo_batch_drifts_with_the_shifted_features_first(
     pipeline_repo: Path, tmp_path: Path
 ) -> None:
@@ -111,7 +114,11 @@ def test_schema_violations_are_counted_and_shown(
 ) -> None:
     lines = held_out.read_text().splitlines()
     header = lines[0].split(",")
-    broken = {5: ("call_count", "-1"), 9: ("tariff_plan", "3"), 12: ("customer_value", "lots")}
+    count = sample.first("numeric", bounded=True)
+    coded = sample.fields("categorical")[0]
+    value = CONTRACT.value or sample.first("numeric").name
+    low = f"{float(count.constraints.minimum) - 1:g}"
+    broken = {5: (count.name, low), 9: (coded.name, "999"), 12: (value, "lots")}
     for line, (column, value) in broken.items():
         cells = lines[line - 1].split(",")
         cells[header.index(column)] = value
@@ -125,7 +132,7 @@ def test_schema_violations_are_counted_and_shown(
     assert shown == {(line, column) for line, (column, _) in broken.items()}
     assert code == 0  # 3 of 565 rows is under the 5% limit: reported, not failed
     md = (tmp_path / "monitor.md").read_text()
-    assert "| 9 | `tariff_plan` | must be one of 1, 2 | '3' |" in md
+    assert f"| 9 | `{coded.name}` | must be {coded.rule()} | '999' |" in md
 
 
 def test_a_report_stem_with_a_dot_keeps_its_name(
@@ -152,7 +159,7 @@ def test_a_threshold_from_params_changes_the_verdict(
     header = lines[0].split(",")
     for line in range(2, 42):  # 40 of 565 rows (7%) break the schema
         cells = lines[line - 1].split(",")
-        cells[header.index("status")] = "9"
+        cells[header.index(sample.fields("categorical")[0].name)] = "999"
         lines[line - 1] = ",".join(cells)
     batch = tmp_path / "broken.csv"
     batch.write_text("\n".join(lines) + "\n")
@@ -171,15 +178,14 @@ def test_a_threshold_from_params_changes_the_verdict(
 def test_customers_without_an_outcome_yet_are_scored_but_not_judged(
     pipeline_repo: Path, held_out: Path, tmp_path: Path
 ) -> None:
-    batch = pd.read_csv(held_out)
-    batch[LABEL] = batch[LABEL].astype("Int64")
-    batch.loc[batch.index[::2], LABEL] = pd.NA
+    batch = pd.read_csv(held_out, dtype=str, keep_default_na=False)
+    batch.loc[batch.index[::2], LABEL] = ""
     path = tmp_path / "half_labelled.csv"
     batch.to_csv(path, index=False)
     code, report = _monitor(pipeline_repo, path, tmp_path)
     assert code == 0
     assert report["rows"]["valid"] == len(batch)
-    assert report["quality"]["rows"] == int(batch[LABEL].notna().sum())
+    assert report["quality"]["rows"] == int((batch[LABEL] != "").sum())
 
 
 @pytest.mark.parametrize(
@@ -219,14 +225,15 @@ def test_a_batch_with_no_valid_row_exits_2(
     pipeline_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = tmp_path / "all_bad.csv"
-    row = dict.fromkeys(CONTRACT.feature_names, 1) | {"call_count": -5}
+    count = sample.first("numeric", bounded=True).name
+    row = dict.fromkeys(CONTRACT.feature_names, 1) | {count: -5}
     pd.DataFrame([row, row]).to_csv(batch, index=False)
     code, report = _monitor(pipeline_repo, batch, tmp_path)
     assert code == 2
     assert report is None
     err = capsys.readouterr().err
     assert "no valid rows" in err
-    assert "call_count" in err
+    assert count in err
 
 
 def test_runs_from_a_release_artifacts_folder_without_the_repo(
@@ -279,6 +286,7 @@ def test_a_reference_of_another_model_is_refused(
 
 
 @pytest.mark.slow
+@pytest.mark.example
 def test_make_monitor_fails_on_the_demo_batch_and_passes_on_a_clean_slice(
     pipeline_repo: Path, held_out: Path, runner: Runner, tmp_path: Path
 ) -> None:
@@ -293,6 +301,7 @@ def test_make_monitor_fails_on_the_demo_batch_and_passes_on_a_clean_slice(
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+@pytest.mark.example
 def test_the_committed_demo_batch_is_what_its_script_builds(
     pipeline_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,8 @@ import pandas as pd
 import pytest
 
 import sample
+from gitops.contract.json_schema import json_records
+from gitops.contract.validate import as_source
 from gitops.pipeline import quality
 from support import BIN, ROOT, run
 
@@ -152,7 +154,12 @@ def test_predict_matches_the_pipeline_evaluation(installed: Installed) -> None:
     )
     scores = pd.read_csv(installed.cwd / "scores.csv")
     score, band = SERVING.score_column, SERVING.band_column
-    assert list(scores.columns) == ["row_number", score, band]
+    id_out = (
+        CONTRACT.id
+        if CONTRACT.id and CONTRACT.field(CONTRACT.id).header in sample.header(installed.repo)
+        else "row_number"
+    )
+    assert list(scores.columns) == [id_out, score, band]
     records = sample.typed(installed.repo)
     assert len(scores) == len(records)
     scores["row_id"] = quality.row_ids(records, sample.contract()).to_numpy()
@@ -262,9 +269,8 @@ def api(installed: Installed) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def records(installed: Installed) -> list[dict]:
-    frame = sample.typed(installed.repo).head(3)
-    rows = frame[[n for n in CONTRACT.input_names if n in frame]].to_dict(orient="records")
-    return [{ID: f"C{i}", **row} for i, row in enumerate(rows)]
+    rows = json_records(sample.typed(installed.repo).head(3), CONTRACT)
+    return [{**row, ID: f"C{i}"} for i, row in enumerate(rows)]
 
 
 def test_health_and_model_describe_the_release(api: Api, installed: Installed) -> None:
@@ -288,7 +294,10 @@ def test_single_and_batch_records_score_like_the_cli(
     assert [p[ID] for p in many["predictions"]] == ["C0", "C1", "C2"]
     assert many["predictions"][0] == one["predictions"][0]
     batch = installed.cwd / "three.csv"
-    pd.DataFrame(records).to_csv(batch, index=False)  # code-friendly headers, with ids
+    # The same records as an export writes them: code-friendly headers, with ids.
+    as_written = as_source(sample.typed(installed.repo).head(3), CONTRACT)
+    as_written[ID] = [r[ID] for r in records]
+    as_written.to_csv(batch, index=False)
     run([installed.churn, "predict", "--input", batch.name, "--output", "three_scores.csv"],
         installed.cwd)  # fmt: skip
     cli = pd.read_csv(installed.cwd / "three_scores.csv")
@@ -307,6 +316,11 @@ def _fields(body: dict) -> list[str]:
     return [str(p["loc"][-1]) for p in body["detail"]]
 
 
+def _not_allowed(field: object) -> object:
+    allowed = field.allowed or (0,)  # type: ignore[attr-defined]
+    return max(allowed) + 1 if isinstance(allowed[0], int | float) else "not a category"
+
+
 def test_bad_records_get_422_naming_the_field(api: Api, records: list[dict]) -> None:
     good = records[0]
     required = next(f.name for f in CONTRACT.features if f.required)
@@ -316,7 +330,7 @@ def test_bad_records_get_422_naming_the_field(api: Api, records: list[dict]) -> 
     cases = {
         required: missing,
         number.name: {**good, number.name: "many"},
-        coded.name: {**good, coded.name: max(coded.allowed or (0,)) + 1},
+        coded.name: {**good, coded.name: _not_allowed(coded)},
         "loyalty_points": {**good, "loyalty_points": 3},
     }
     if number.constraints.maximum is not None:

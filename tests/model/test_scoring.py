@@ -116,7 +116,7 @@ def test_the_score_is_the_positive_class_whatever_order_classes_sort(
     assert scoring.positive_column(flipped) == 0
     score = scoring.positive_proba(flipped, features)
     np.testing.assert_array_equal(score, flipped.predict_proba(features)[:, 0])
-    assert roc_auc_score(test_rows[label], score) > 0.9
+    assert roc_auc_score(test_rows[label], score) > 0.6  # a reversed score would be below 0.5
     compiled = scoring.Scorer.of(flipped, sample.contract().feature_names)
     assert compiled.trees is not None
     assert compiled.flip

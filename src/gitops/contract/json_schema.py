@@ -73,3 +73,32 @@ def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any
 def _camel(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(p.title() for p in rest)
+
+
+def json_records(frame: Any, contract: Contract) -> list[dict[str, Any]]:
+    """Typed records as JSON objects the input schema accepts: what a caller would send.
+
+    Whole numbers as integers, booleans as true/false, dates as text in the field's format,
+    blanks as null; the label is left out.
+    """
+    names = [n for n in contract.input_names if n in frame.columns]
+    out: list[dict[str, Any]] = []
+    for row in frame[names].itertuples(index=False):
+        record: dict[str, Any] = {}
+        for name, value in zip(names, row, strict=True):
+            field = contract.field(name)
+            if value is None or value != value:  # NaN and NaT: blanks
+                record[name] = None
+            elif field.type == "boolean":
+                record[name] = bool(value)
+            elif field.type == "integer":
+                record[name] = int(value)
+            elif field.type == "number":
+                record[name] = float(value)
+            elif field.type == "date":
+                fmt = "%Y-%m-%d" if field.format == "default" else field.format
+                record[name] = value.strftime(fmt)
+            else:
+                record[name] = value if isinstance(value, str) else str(value)
+        out.append(record)
+    return out
