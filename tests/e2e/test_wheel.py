@@ -356,7 +356,7 @@ def test_json_types_are_json_schema_types(api: Api, records: list[dict]) -> None
     assert api.post({**good, whole: float(good[whole])})[0] == 200
     status, body = api.post({**good, whole: True})
     assert status == 422
-    assert body["detail"][0]["msg"] == f"{whole}: must be a whole number"
+    assert body["detail"][0]["msg"].startswith(f"{whole}: must be a whole number")
     status, body = api.post({**good, ID: True})  # a text field (the id: text or a number)
     assert status == 422
     assert body["detail"][0]["msg"].startswith(f"{ID}: must be text")
