@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from moto import settings as moto_settings
@@ -47,19 +48,26 @@ class S3:
             "AWS_DEFAULT_REGION": REGION,
         }
 
-    def keys(self, prefix: str) -> list[str]:
-        """Every object stored under a prefix, read with the server's own credentials."""
-        client = boto3.client(
+    def client(self) -> Any:
+        return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
         )
-        pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{prefix}/"
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every object stored under a prefix, read with the bucket's key."""
+        pages = (
+            self.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=f"{prefix}/")
         )
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    def read(self, key: str) -> bytes:
+        return bytes(self.client().get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
 
 @contextmanager
