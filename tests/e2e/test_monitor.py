@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from churn import demo_batch, monitor, schema
-from support import ROOT, run
+from runner import Runner, clone, copy_pipeline_outputs
 
 DEMO = "data/demo/drifted_batch.csv"
 SHIFTED = {"call_count", "seconds_of_use", "distinct_numbers_called", "complained"}
@@ -253,15 +253,16 @@ def test_a_reference_of_another_model_is_refused(
 
 @pytest.mark.slow
 def test_make_monitor_fails_on_the_demo_batch_and_passes_on_a_clean_slice(
-    repo_copy: Path, held_out: Path
+    pipeline_repo: Path, held_out: Path, runner: Runner, tmp_path: Path
 ) -> None:
-    # The project's environment, not a fresh install into the copy.
-    make = ["make", "monitor", f"VENV={ROOT / '.venv'}", f"UV={ROOT / '.tools/bin/uv'}"]
-    drifted = run([*make, f"INPUT={DEMO}"], repo_copy, check=False)
+    # As monitor.yml runs it: a checkout of main, the pipeline reproduced, then the check.
+    checkout = clone(pipeline_repo, tmp_path / "checkout")
+    copy_pipeline_outputs(pipeline_repo, checkout)
+    drifted = runner.make("monitor", checkout, f"INPUT={DEMO}")
     assert drifted.returncode != 0
     assert "DRIFT: thresholds crossed" in drifted.stdout
-    assert (repo_copy / "reports/monitor.md").is_file()
-    clean = run([*make, f"INPUT={held_out}"], repo_copy, check=False)
+    assert (checkout / "reports/monitor.md").is_file()
+    clean = runner.make("monitor", checkout, f"INPUT={held_out}")
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 

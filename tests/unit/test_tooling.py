@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+from runner import Checkout, Runner
 from support import BIN, ROOT, run
 
 
-def test_make_help_lists_every_documented_target() -> None:
-    out = run(["make", "help"], ROOT).stdout
+def test_make_help_lists_every_documented_target(runner: Runner, merge_checkout: Checkout) -> None:
+    out = runner.make("help", merge_checkout.path).stdout
     documented = re.findall(r"^([a-zA-Z_-]+):.*## ", (ROOT / "Makefile").read_text(), re.M)
     assert {"run", "test", "lint", "help", "check-lock"} <= set(documented)
     for target in documented:

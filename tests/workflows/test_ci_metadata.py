@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gha_support import Checkout, github_env, make
 from gitops.actions.metadata import run_metadata
+from runner import Checkout, Runner, link_environment
 from support import run
 
 SHA = "a" * 40
@@ -27,10 +27,10 @@ def pr_event(checkout: Checkout, number: object = 7) -> dict[str, object]:
 
 
 def test_pull_request_run_records_pr_head_and_base(
-    merge_checkout: Checkout, tmp_path: Path
+    merge_checkout: Checkout, runner: Runner
 ) -> None:
-    env = github_env(tmp_path, "pull_request", pr_event(merge_checkout))
-    proc = make("ci-metadata", merge_checkout.path, env)
+    job = runner.for_event("pull_request", pr_event(merge_checkout))
+    proc = job.make("ci-metadata", merge_checkout.path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     meta = json.loads((merge_checkout.path / "reports/ci_metadata.json").read_text())
     assert meta == {
@@ -42,14 +42,14 @@ def test_pull_request_run_records_pr_head_and_base(
         "tested_sha": merge_checkout.merge,
         "compared_base": merge_checkout.base,
     }
-    summary = (tmp_path / "summary.md").read_text()
+    summary = job.summary
     assert f"PR #7**: tested `{merge_checkout.merge[:12]}`" in summary
     assert f"compared with `{merge_checkout.base[:12]}` (HEAD^1)" in summary
 
 
-def test_push_run_records_before_and_after(merge_checkout: Checkout, tmp_path: Path) -> None:
+def test_push_run_records_before_and_after(merge_checkout: Checkout, runner: Runner) -> None:
     event = {"before": merge_checkout.base, "after": merge_checkout.merge, "ref": "refs/heads/main"}
-    proc = make("ci-metadata", merge_checkout.path, github_env(tmp_path, "push", event))
+    proc = runner.for_event("push", event).make("ci-metadata", merge_checkout.path)
     assert proc.returncode == 0, proc.stderr
     meta = json.loads((merge_checkout.path / "reports/ci_metadata.json").read_text())
     assert meta["pr_number"] is None
@@ -57,32 +57,28 @@ def test_push_run_records_before_and_after(merge_checkout: Checkout, tmp_path: P
 
 
 def test_bad_event_is_refused_and_keeps_the_previous_file(
-    merge_checkout: Checkout, tmp_path: Path
+    merge_checkout: Checkout, runner: Runner
 ) -> None:
     target = merge_checkout.path / "reports/ci_metadata.json"
-    make(
-        "ci-metadata",
-        merge_checkout.path,
-        github_env(tmp_path, "pull_request", pr_event(merge_checkout)),
+    runner.for_event("pull_request", pr_event(merge_checkout)).make(
+        "ci-metadata", merge_checkout.path
     )
     before = target.read_text()
-    env = github_env(tmp_path, "pull_request", pr_event(merge_checkout, number="7; rm -rf /"))
-    proc = make("ci-metadata", merge_checkout.path, env)
+    job = runner.for_event("pull_request", pr_event(merge_checkout, number="7; rm -rf /"))
+    proc = job.make("ci-metadata", merge_checkout.path)
     assert proc.returncode != 0
     assert "pull_request.number" in proc.stderr
     assert target.read_text() == before
 
 
 def test_shallow_clone_without_the_base_says_what_to_fetch(
-    merge_checkout: Checkout, tmp_path: Path
+    merge_checkout: Checkout, runner: Runner, tmp_path: Path
 ) -> None:
     clone = tmp_path / "shallow"
     origin = f"file://{merge_checkout.path}"
     run(["git", "clone", "-q", "--depth", "1", origin, str(clone)], tmp_path)
-    (clone / ".venv").symlink_to(merge_checkout.path / ".venv")
-    proc = make(
-        "ci-metadata", clone, github_env(tmp_path, "pull_request", pr_event(merge_checkout))
-    )
+    link_environment(clone)
+    proc = runner.for_event("pull_request", pr_event(merge_checkout)).make("ci-metadata", clone)
     assert proc.returncode != 0
     assert "HEAD^1" in proc.stderr
     assert "fetch" in proc.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import threading
 import zipfile
@@ -20,9 +21,9 @@ from typing import ClassVar
 
 import pytest
 
-from gha_support import UV, github_env
 from gitops.actions.deploy import (
     DeployError,
+    allowed_stages,
     assignment,
     deployment_record,
     parse_checksums,
@@ -32,6 +33,7 @@ from gitops.actions.deploy import (
 )
 from gitops.actions.filters import matches
 from gitops.actions.workflows import load
+from runner import Checkout, Runner, find_uv
 from support import BIN, ROOT, run
 
 SMOKE = [
@@ -39,6 +41,7 @@ SMOKE = [
     ["churn", "predict", "--input", "{sample}", "--output", "{output}"],
 ]
 SAMPLE = ROOT / "data/raw/iranian_churn.csv"
+UV = find_uv()
 
 CLI = """\
 import csv, json, sys
@@ -133,35 +136,24 @@ def test_malformed_checksum_files_are_refused(text: str, message: str) -> None:
         parse_checksums(text)
 
 
-def test_make_verify_release_installs_fresh_and_smoke_tests(tmp_path: Path) -> None:
+def test_make_verify_release_installs_fresh_and_smoke_tests(
+    tmp_path: Path, runner: Runner, merge_checkout: Checkout
+) -> None:
     assets = release_assets(tmp_path / "assets")
-    env = github_env(tmp_path, "push", {})
-    proc = subprocess.run(
-        ["make", "verify-release", f"ASSETS={assets}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = runner.make("verify-release", merge_checkout.path, f"ASSETS={assets}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "churn_smoke-1.2.0-py3-none-any.whl: OK" in proc.stdout
     assert "2 smoke commands ok" in proc.stdout
-    assert "smoke test passed in a fresh environment" in (tmp_path / "summary.md").read_text()
+    assert "smoke test passed in a fresh environment" in runner.summary
 
 
-def test_make_verify_release_stops_on_a_tampered_wheel(tmp_path: Path) -> None:
+def test_make_verify_release_stops_on_a_tampered_wheel(
+    tmp_path: Path, runner: Runner, merge_checkout: Checkout
+) -> None:
     assets = release_assets(tmp_path / "assets")
     with zipfile.ZipFile(next(assets.glob("*.whl")), "a") as zf:
         zf.writestr("extra.py", "import os\n")
-    proc = subprocess.run(
-        ["make", "verify-release", f"ASSETS={assets}"],
-        cwd=ROOT,
-        env=github_env(tmp_path, "push", {}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = runner.make("verify-release", merge_checkout.path, f"ASSETS={assets}")
     assert proc.returncode != 0
     assert "FAILED" in proc.stdout + proc.stderr
 
@@ -208,9 +200,15 @@ def test_release_assets_are_listed_for_publishing(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repo with two released versions, promoted and then rolled back with real gto."""
+    """A git repo with two released versions, promoted and then rolled back with real gto.
+
+    It declares the project's stages (its `.gto`); `churn#qa#4` is a tag someone pushed by
+    hand for a stage nobody declared, as `gto assign` itself would refuse to make it.
+    """
     repo = tmp_path_factory.mktemp("registry")
     run(["git", "init", "-q", "-b", "main"], repo)
+    shutil.copy2(ROOT / ".gto", repo / ".gto")
+    run(["git", "add", ".gto"], repo)
     for version in ("v1.0.0", "v1.1.0"):
         run(["git", "commit", "-q", "--allow-empty", "-m", f"model {version}"], repo)
         run(["git", "tag", "-a", f"churn@{version}", "-m", f"Release churn {version}"], repo)
@@ -218,22 +216,26 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "prod"], repo)
     run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "staging"], repo)
     run([gto, "assign", "churn", "--version", "v1.0.0", "--stage", "prod"], repo)  # rollback
+    refused = run(
+        [gto, "assign", "churn", "--version", "v1.1.0", "--stage", "qa"], repo, check=False
+    )
+    assert refused.returncode != 0, "gto itself refuses a stage .gto does not list"
+    run(
+        ["git", "tag", "-a", "churn#qa#4", "-m", "Assign churn v1.1.0 to qa", "churn@v1.1.0^{}"],
+        repo,
+    )
     return repo
 
 
-def resolve(repo: Path, ref: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
-    env = github_env(tmp_path, "push", {})
+def resolve(repo: Path, ref: str, runner: Runner) -> tuple[subprocess.CompletedProcess[str], Path]:
     args = ["-m", "gitops.actions.deploy", "resolve", "--ref", ref, "--gto", str(BIN / "gto")]
-    proc = subprocess.run(
-        [str(BIN / "python"), *args], cwd=repo, env=env, capture_output=True, text=True, check=False
-    )
-    return proc, tmp_path / "output.txt"
+    return runner.run([str(BIN / "python"), *args], repo), runner.tmp / "output.txt"
 
 
 @pytest.mark.slow
 def test_gto_stage_tags_trigger_the_deploy_workflow(registry: Path) -> None:
     tags = run(["git", "tag", "--list", "churn#*"], registry).stdout.split()
-    assert sorted(tags) == ["churn#prod#1", "churn#prod#3", "churn#staging#2"]
+    assert sorted(tags) == ["churn#prod#1", "churn#prod#3", "churn#qa#4", "churn#staging#2"]
     patterns = load(ROOT / ".github/workflows/deploy.yml")["on"]["push"]["tags"]
     assert all(matches(tag, patterns) for tag in tags)
     assert not matches("churn@v1.1.0", patterns)
@@ -248,9 +250,9 @@ def test_gto_stage_tags_trigger_the_deploy_workflow(registry: Path) -> None:
     ],
 )
 def test_resolve_finds_the_assigned_version_including_rollbacks(
-    registry: Path, tmp_path: Path, ref: str, version: str, stage: str
+    registry: Path, runner: Runner, ref: str, version: str, stage: str
 ) -> None:
-    proc, outputs = resolve(registry, ref, tmp_path)
+    proc, outputs = resolve(registry, ref, runner)
     assert proc.returncode == 0, proc.stderr
     lines = set(outputs.read_text().splitlines())
     assert {f"version={version}", f"stage={stage}", f"release_tag=churn@{version}"} <= lines
@@ -260,12 +262,16 @@ def test_resolve_finds_the_assigned_version_including_rollbacks(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("ref", "message"),
-    [("churn@v1.0.0", "not a stage assignment"), ("churn#prod#9", "found no version")],
+    [
+        ("churn@v1.0.0", "not a stage assignment"),
+        ("churn#prod#9", "found no version"),
+        ("churn#qa#4", "stage 'qa' is not one of the stages in .gto (staging, prod)"),
+    ],
 )
 def test_resolve_refuses_tags_that_assign_nothing(
-    registry: Path, tmp_path: Path, ref: str, message: str
+    registry: Path, runner: Runner, ref: str, message: str
 ) -> None:
-    proc, outputs = resolve(registry, ref, tmp_path)
+    proc, outputs = resolve(registry, ref, runner)
     assert proc.returncode == 1
     assert message in proc.stderr
     assert outputs.read_text() == ""
@@ -288,6 +294,15 @@ def test_resolve_refuses_tags_that_assign_nothing(
 def test_assignment_fields_are_validated(info: dict[str, str], message: str) -> None:
     with pytest.raises(DeployError, match=message):
         assignment(info, "churn#prod#1")
+
+
+def test_the_stage_list_is_the_repository_s_gto_config(tmp_path: Path) -> None:
+    assert allowed_stages(ROOT) == ["staging", "prod"]
+    with pytest.raises(DeployError, match="no `stages:` list"):
+        allowed_stages(tmp_path)
+    (tmp_path / ".gto").write_text("stages: [prod, Prod!]\n")
+    with pytest.raises(DeployError, match="cannot name GitHub environments"):
+        allowed_stages(tmp_path)
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -318,12 +333,11 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
 
 
 def test_handover_posts_the_deployment_record(
-    tmp_path: Path, receiver: tuple[str, type[_Receiver]]
+    tmp_path: Path, runner: Runner, receiver: tuple[str, type[_Receiver]]
 ) -> None:
     url, handler = receiver
     assets = release_assets(tmp_path / "assets")
-    env = github_env(tmp_path, "push", {})
-    env.update(DEPLOY_WEBHOOK_URL=url, DEPLOY_WEBHOOK_TOKEN="s3cret")  # noqa: S106 (test token)
+    job = runner.with_env(DEPLOY_WEBHOOK_URL=url, DEPLOY_WEBHOOK_TOKEN="s3cret")  # noqa: S106
     args = [
         "--assets",
         str(assets),
@@ -334,14 +348,7 @@ def test_handover_posts_the_deployment_record(
         "--tag",
         "churn#prod#3",
     ]
-    proc = subprocess.run(
-        [str(BIN / "python"), "-m", "gitops.actions.deploy", "handover", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = job.run([str(BIN / "python"), "-m", "gitops.actions.deploy", "handover", *args], ROOT)
     assert proc.returncode == 0, proc.stderr
     ((headers, body),) = handler.received
     assert headers["Authorization"] == "Bearer s3cret"
@@ -352,8 +359,7 @@ def test_handover_posts_the_deployment_record(
         body["wheel_sha256"] == parse_checksums((assets / "SHA256SUMS").read_text())[body["wheel"]]
     )
     assert body["run_url"] == "https://github.com/acme/churn/actions/runs/4242"
-    summary = (tmp_path / "summary.md").read_text()
-    assert "churn v1.2.0 → `prod`: handed over (HTTP 201)" in summary
+    assert "churn v1.2.0 → `prod`: handed over (HTTP 201)" in job.summary
 
 
 def test_handover_fails_when_the_target_refuses(

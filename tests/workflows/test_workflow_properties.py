@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gitops.actions.workflows import load, run_steps, workflow_files
 from support import ROOT
@@ -105,35 +106,52 @@ def test_checkouts_never_keep_credentials(path: Path) -> None:
         assert step.get("with", {}).get("persist-credentials") is False, path.name
 
 
-def test_ci_runs_the_same_targets_as_a_person_and_fails_after_uploading() -> None:
+def scripts_of(job: dict[str, Any]) -> list[str]:
+    return [s.get("run", "") for s in job["steps"]]
+
+
+def test_ci_reports_without_waiting_for_tests_and_fails_after_uploading() -> None:
     ci = wf("ci.yml")
     assert set(ci["on"]) == {"pull_request", "push", "workflow_dispatch"}
     assert ci["on"]["push"]["branches"] == ["main"]
     assert "cancel-in-progress" in ci["concurrency"]
     assert "pull_request.number" in ci["concurrency"]["group"]
-    (job,) = ci["jobs"].values()
-    assert job["permissions"] == {"contents": "read"}
-    (checkout,) = uses_of(ci, "actions/checkout")
+    assert set(ci["jobs"]) == {"report", "lint", "test"}
+    for job_id, job in ci["jobs"].items():
+        assert "needs" not in job, f"ci.yml job {job_id} must not wait for another job"
+        assert job["permissions"] == {"contents": "read"}
+    report = ci["jobs"]["report"]
+    (checkout,) = [s for s in report["steps"] if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["with"]["fetch-depth"] == 2
-    (uv,) = uses_of(ci, "astral-sh/setup-uv")
-    assert uv["with"]["enable-cache"] is True
-    assert uv["with"]["cache-dependency-glob"] == "uv.lock"
-    scripts = [s.get("run", "") for s in job["steps"]]
-    order = ["make ci-metadata", "make test", "make run", "make report BASE=HEAD^1"]
+    for uv in uses_of(ci, "astral-sh/setup-uv"):
+        assert uv["with"]["enable-cache"] is True
+        assert uv["with"]["cache-dependency-glob"] == "uv.lock"
+    scripts = scripts_of(report)
+    assert not any("make test" in s for s in scripts), "the report never waits for tests"
+    order = ["make ci-metadata", "make pull-cache", "make run", "make report BASE=HEAD^1"]
     positions = [next(i for i, s in enumerate(scripts) if cmd in s) for cmd in order]
     assert positions == sorted(positions)
-    names = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+    names = [s.get("uses", "").split("@")[0] for s in report["steps"]]
     upload = names.index("actions/upload-artifact")
-    assert job["steps"][upload]["if"] == "always()"
-    assert set(job["steps"][upload]["with"]["path"].split()) == {
+    assert report["steps"][upload]["if"] == "always()"
+    assert report["steps"][upload]["with"]["name"] == "pr-report"
+    assert set(report["steps"][upload]["with"]["path"].split()) == {
         "reports/ci_metadata.json",
         "reports/pr_report.md",
         "reports/pr_report.json",
     }
-    last = job["steps"][-1]
+    last = report["steps"][-1]
     assert "exit 1" in last["run"]
     assert "steps.report.outputs.status" in last["if"]
-    assert upload < len(job["steps"]) - 1
+    assert upload < len(report["steps"]) - 1
+    assert scripts_of(ci["jobs"]["lint"])[-1] == "make lint"
+    assert scripts_of(ci["jobs"]["test"])[-1] == "make tests"
+
+
+def test_make_test_is_lint_then_the_tests_ci_runs() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: lint tests\b", makefile, re.MULTILINE)
+    assert recipe(makefile, "tests").strip() == "$(BIN)/pytest"
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:
@@ -169,16 +187,17 @@ def test_pr_comment_never_touches_pr_code() -> None:
     assert download["with"]["path"].startswith("${{ runner.temp }}")
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
     assert "gitops.actions.artifact verify" in scripts
-    assert 'gh api "repos/${GITHUB_REPOSITORY}/pulls/${PR}"' in scripts
-    assert "gitops.actions.artifact confirm" in scripts
-    (cml_setup,) = uses_of(comment, "iterative/setup-cml")
-    assert cml_setup["with"]["vega"] is False
-    assert re.fullmatch(r"\d+\.\d+\.\d+", cml_setup["with"]["version"])
+    assert '--conclusion "${RUN_CONCLUSION}"' in scripts.replace(
+        "$RUN_CONCLUSION", "${RUN_CONCLUSION}"
+    )
+    # Our own comment step, not CML's (first page only, any author): see gitops.actions.comment.
+    assert not uses_of(comment, "iterative/setup-cml")
+    assert not re.search(r"\b(cml|gh)\b", scripts)
     post = job["steps"][-1]
-    for flag in ("cml comment update", '--target="pr/${PR}"', "--watermark-title=gitops-report"):
-        assert flag in post["run"]
-    assert "--publish=false" in post["run"]
-    assert post["if"] == "steps.pull.outputs.post == 'true'"
+    assert post["run"].startswith("python3 -m gitops.actions.comment post")
+    assert post["env"]["PYTHONPATH"] == "src"
+    assert post["env"]["GH_TOKEN"] == "${{ github.token }}"  # noqa: S105 (an expression)
+    assert "conclusion == 'failure'" in job["if"], "a failed run still gets its comment"
 
 
 def setup_uv_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
@@ -198,6 +217,7 @@ def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance
     assert release["on"]["workflow_run"]["workflows"] == ["CI"]
     (job,) = release["jobs"].values()
     for condition in (
+        # `success` only when every CI job (report, lint, tests) passed.
         "workflow_run.conclusion == 'success'",
         "workflow_run.event == 'push'",
         "workflow_run.head_branch == 'main'",
@@ -210,9 +230,26 @@ def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance
         "id-token": "write",
         "attestations": "write",
     }
-    scripts = "\n".join(s.get("run", "") for s in job["steps"])
-    assert scripts.index("make run") < scripts.index("make release PUSH=1")
-    assert "gh release create" in scripts
+    steps = job["steps"]
+    runs = [s.get("run", "") for s in steps]
+    at = {
+        "decide": next(i for i, r in enumerate(runs) if "gitops.actions.publish decide" in r),
+        "run": runs.index("make run"),
+        "tag": next(i for i, r in enumerate(runs) if "make release PUSH=1" in r),
+        "attest": next(
+            i for i, s in enumerate(steps) if "attest-build-provenance" in s.get("uses", "")
+        ),
+        "publish": next(i for i, r in enumerate(runs) if "gitops.actions.publish release" in r),
+    }
+    assert list(at) == sorted(at, key=at.get), "decide, reproduce, tag, attest, then publish"
+    assert "workflow_run.head_sha" in steps[at["decide"]]["env"]["HEAD_SHA"]
+    tag_env = steps[at["tag"]]["env"]
+    for who in ("AUTHOR", "COMMITTER"):
+        assert tag_env[f"GIT_{who}_NAME"] == "github-actions[bot]"
+        assert tag_env[f"GIT_{who}_EMAIL"].endswith("@users.noreply.github.com")
+    for key in ("run", "tag"):
+        assert "steps.decide.outputs.action" in steps[at[key]]["if"]
+    assert "gh release create" not in "\n".join(runs)
     (attest,) = uses_of(release, "actions/attest-build-provenance")
     assert attest["with"]["subject-checksums"] == "dist/SHA256SUMS"
 
@@ -225,15 +262,45 @@ def test_only_release_jobs_may_write_contents() -> None:
                 assert (path.name, job.get("environment")) == ("release.yml", "release"), job_id
 
 
-def test_deploy_hands_over_to_the_environment_named_by_the_stage() -> None:
+def test_deploy_hands_over_to_the_environment_named_by_a_declared_stage() -> None:
     deploy = wf("deploy.yml")
+    assert "concurrency" not in deploy, "one queue per stage, not one for the whole workflow"
     job = deploy["jobs"]["deploy"]
+    assert job["needs"] == "resolve"
     assert job["environment"]["name"] == "${{ needs.resolve.outputs.stage }}"
+    assert job["concurrency"] == {
+        "group": "deploy-${{ needs.resolve.outputs.stage }}",
+        "cancel-in-progress": False,
+    }
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
-    assert 'gh release download "$RELEASE_TAG"' in scripts
+    assert 'gh release download "${RELEASE_TAG}"' in scripts
     assert "make verify-release" in scripts
     resolve = "\n".join(s.get("run", "") for s in deploy["jobs"]["resolve"]["steps"])
     assert "gitops.actions.deploy resolve" in resolve
+    # resolve refuses stages outside this list before anything reaches `environment:`.
+    stages = yaml.safe_load((ROOT / ".gto").read_text())["stages"]
+    assert stages == ["staging", "prod"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_every_script_runs_in_bash_with_pipefail(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["defaults"]["run"]["shell"] == "bash", path.name
+    for step in run_steps(path):
+        assert step.shell == "bash", f"{path.name} job {step.job} '{step.step}'"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_jobs_that_run_make_set_up_the_same_pinned_uv_first(path: Path) -> None:
+    for job_id, job in load(path)["jobs"].items():
+        steps = job.get("steps", [])
+        uses = [str(s.get("uses", "")) for s in steps]
+        makes = [i for i, s in enumerate(steps) if re.search(r"(^|\n)\s*make ", s.get("run", ""))]
+        if not makes:
+            continue
+        setup = [i for i, u in enumerate(uses) if u.startswith("astral-sh/setup-uv@")]
+        assert setup, f"{path.name} job {job_id}: runs make without setup-uv"
+        assert setup[0] < makes[0], f"{path.name} job {job_id}: make before setup-uv"
 
 
 def test_cloud_training_is_off_without_its_secret() -> None:
@@ -268,7 +335,7 @@ def make_calls() -> list[tuple[str, str]]:
 
 def test_make_calls_are_found_where_expected() -> None:
     calls = make_calls()
-    assert {("ci.yml", t) for t in ("ci-metadata", "test", "run", "report")} <= set(calls)
+    assert {("ci.yml", t) for t in ("ci-metadata", "tests", "lint", "run", "report")} <= set(calls)
     assert ("release.yml", "release") in calls
     assert ("deploy.yml", "verify-release") in calls
 

@@ -6,8 +6,8 @@ project environment) and accepts only: a flat folder, the expected file names, r
 bounded sizes, UTF-8 text, an integer PR number and the head commit GitHub says the run built.
 
     python -m gitops.actions.artifact verify --dir DIR --head-sha SHA --comment OUT.md
-    python -m gitops.actions.artifact confirm --pull pull.json --pr N --head-sha SHA \
-        --head-repo OWNER/NAME
+
+`confirm_pull` (used by gitops.actions.comment) then checks the API's view of the PR.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from typing import Any
 
 from gitops import gha
 from gitops.files import write_text
+from gitops.review.marker import MARKER
 
 METADATA = "ci_metadata.json"
 REPORT = "pr_report.md"
 REPORT_JSON = "pr_report.json"
 ALLOWED = frozenset({METADATA, REPORT, REPORT_JSON})
-# GitHub rejects comment bodies over 65,536 characters; leave room for the CML watermark.
+# GitHub rejects comment bodies over 65,536 characters; leave room for the run's note.
 MAX_REPORT_BYTES = 60_000
 MAX_METADATA_BYTES = 4_096
 MAX_TOTAL_BYTES = 1_048_576
@@ -124,13 +125,23 @@ def verify_artifact(
 
 
 def comment_body(verified: Verified, *, conclusion: str, run_url: str) -> str:
-    """The report as written, or a short note when the run stopped before writing one."""
-    if verified.report is not None:
+    """The report as written, or a short note when the run stopped before writing one.
+
+    The report job does not wait for the tests, so a report can stand next to a failed run:
+    the comment then says, above the report, that the run failed and where to look.
+    """
+    if verified.report is None:
+        return (
+            "## Model report\n\n"
+            f"The CI run for `{verified.head_sha[:12]}` finished with **{conclusion}** before "
+            f"the report was written (the pipeline or the report step failed). "
+            f"Details: {run_url}\n\n{MARKER}\n"
+        )
+    if conclusion == "success":
         return verified.report
     return (
-        "## Model report\n\n"
-        f"The CI run for `{verified.head_sha[:12]}` finished with **{conclusion}** before the "
-        f"report was written (tests or the pipeline failed). Details: {run_url}\n"
+        f"> [!WARNING]\n> The CI run finished with **{conclusion}**: a gate, the tests or lint "
+        f"failed. Details: {run_url}\n\n{verified.report}"
     )
 
 
@@ -183,27 +194,6 @@ def _verify_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm_main(args: argparse.Namespace) -> int:
-    if not REPO_RE.fullmatch(args.head_repo) or not SHA_RE.fullmatch(args.head_sha):
-        print("error: --head-repo must be owner/name and --head-sha a commit SHA", file=sys.stderr)
-        return 2
-    try:
-        pull = json.loads(args.pull.read_text(encoding="utf-8"))
-        if not isinstance(pull, dict):
-            raise ArtifactError(f"{args.pull}: expected the JSON object of one pull request")
-        post, reason = confirm_pull(
-            pull, pr_number=args.pr, head_sha=args.head_sha, head_repo=args.head_repo
-        )
-    except (ArtifactError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        gha.add_summary(f"No comment posted: {exc}")
-        return 2
-    gha.set_outputs({"post": "true" if post else "false"})
-    gha.add_summary(reason)
-    print(reason)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gitops.actions.artifact", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,12 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--run-url", default="")
     v.add_argument("--max-report-bytes", type=int, default=MAX_REPORT_BYTES)
     v.set_defaults(func=_verify_main)
-    c = sub.add_parser("confirm", help="check the API's view of the PR before posting")
-    c.add_argument("--pull", type=Path, required=True, help="`gh api repos/O/R/pulls/N` output")
-    c.add_argument("--pr", type=int, required=True)
-    c.add_argument("--head-sha", required=True)
-    c.add_argument("--head-repo", required=True)
-    c.set_defaults(func=_confirm_main)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

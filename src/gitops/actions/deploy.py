@@ -2,7 +2,8 @@
 
 A stage tag (`churn#prod#3`) names a version; the release assets of that version are checked
 against SHA256SUMS, the wheel is installed into a fresh virtual environment and its command
-line is smoke-tested on a few sample rows before anything is handed to the environment.
+line is smoke-tested on a few sample rows before anything is handed to the environment. When
+the release has a container image, the hand-over names it by digest (image.json).
 
     python -m gitops.actions.deploy resolve --ref churn#prod#3
     python -m gitops.actions.deploy verify --assets DIR
@@ -30,8 +31,10 @@ import yaml
 
 from gitops import gha
 from gitops.files import digest
+from gitops.release import image
 
 CHECKSUMS = "SHA256SUMS"
+GTO_CONFIG = ".gto"  # GTO's registry config; its `stages:` list is the one list of stages
 VERSION_RE = re.compile(r"v\d+\.\d+\.\d+")
 STAGE_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
 ARTIFACT_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -54,8 +57,31 @@ class Assignment:
         return f"{self.artifact}@{self.version}"
 
 
-def assignment(info: dict[str, Any], ref: str) -> Assignment:
-    """The stage assignment `gto check-ref --json` reported for `ref`, validated."""
+def allowed_stages(repo: Path) -> list[str]:
+    """The stages `.gto` declares. A deploy to anything else is refused: GitHub creates an
+    unknown environment on first use, without reviewers or branch rules."""
+    path = repo / GTO_CONFIG
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, yaml.YAMLError) as exc:
+        raise DeployError(f"{path}: cannot read GTO's config: {exc}") from exc
+    stages = (config or {}).get("stages") if isinstance(config, dict) else None
+    if not isinstance(stages, list) or not stages:
+        raise DeployError(
+            f"{path}: no `stages:` list; declare the stages you deploy to, e.g. "
+            "`stages: [staging, prod]`, and create a GitHub environment for each"
+        )
+    bad = [s for s in stages if not isinstance(s, str) or not STAGE_RE.fullmatch(s)]
+    if bad:
+        raise DeployError(f"{path}: stages {bad!r} cannot name GitHub environments")
+    return list(stages)
+
+
+def assignment(info: dict[str, Any], ref: str, stages: list[str] | None = None) -> Assignment:
+    """The stage assignment `gto check-ref --json` reported for `ref`, validated.
+
+    `stages`: the declared stages (`allowed_stages`); None skips that check.
+    """
     if info.get("event") != "assignment":
         raise DeployError(
             f"{ref}: not a stage assignment (gto says event={info.get('event')!r}); "
@@ -68,6 +94,11 @@ def assignment(info: dict[str, Any], ref: str) -> Assignment:
         raise DeployError(f"{ref}: version {version!r} is not a vX.Y.Z release version")
     if not isinstance(stage, str) or not STAGE_RE.fullmatch(stage):
         raise DeployError(f"{ref}: stage {stage!r} cannot name a GitHub environment")
+    if stages is not None and stage not in stages:
+        raise DeployError(
+            f"{ref}: stage {stage!r} is not one of the stages in {GTO_CONFIG} "
+            f"({', '.join(stages)}); add it there and create its GitHub environment first"
+        )
     return Assignment(artifact=artifact, version=version, stage=stage, tag=ref)
 
 
@@ -219,7 +250,18 @@ def deployment_record(assign: Assignment, assets: Path, env: dict[str, str]) -> 
         "run_url": f"{server}/{repo}/actions/runs/{env['GITHUB_RUN_ID']}"
         if repo and env.get("GITHUB_RUN_ID")
         else "",
+        **_image(assets, assign.version),
     }
+
+
+def _image(assets: Path, version: str) -> dict[str, str]:
+    """The release's container image by digest, when the release has one (image.json)."""
+    if not (assets / image.RECORD).is_file():
+        return {}
+    try:
+        return {"image": image.resolve(assets, version)["reference"]}
+    except image.ImageError as exc:
+        raise DeployError(str(exc)) from None
 
 
 def _check_url(url: str) -> None:
@@ -265,7 +307,8 @@ def _params(path: Path) -> dict[str, Any]:
 
 
 def _resolve_main(args: argparse.Namespace) -> int:
-    assign = assignment(check_ref(args.ref, args.repo, args.gto), args.ref)
+    stages = allowed_stages(args.repo)
+    assign = assignment(check_ref(args.ref, args.repo, args.gto), args.ref, stages)
     gha.set_outputs({**asdict(assign), "release_tag": assign.release_tag})
     print(json.dumps({**asdict(assign), "release_tag": assign.release_tag}))
     return 0

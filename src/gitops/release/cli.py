@@ -7,6 +7,11 @@
 The Makefile runs `make package VERSION=<v>` between the two steps. `publish` decides again
 from git and GTO rather than trusting a file left by `plan`, and refuses when the answer
 differs, so a tag always names the commit that was packaged.
+
+A commit that already carries a release tag plans that same version again: the package and
+notes are rebuilt and the tag is pushed if the remote lacks it, nothing new is tagged. That
+makes a re-run of a release that stopped after tagging finish it instead of finding
+"no release due".
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from gitops.release import registry
 from gitops.release.dist_check import CheckedWheel, DistError, check_dist
 from gitops.release.notes import github_outputs, render
 from gitops.release.version import (
+    SEMVER,
     Decision,
     ReleaseConfig,
     Snapshot,
@@ -50,6 +56,7 @@ class Plan:
     decision: Decision
     commit: str
     previous_commit: str | None
+    existing: bool = False  # the version's tag is already on this commit: finish, don't tag
 
 
 def load_config(repo: Path, params: str = "params.yaml") -> ReleaseConfig:
@@ -94,10 +101,33 @@ def snapshot(config: ReleaseConfig, repo: Path, commit: str) -> Snapshot:
     )
 
 
+def _semver_key(version: str) -> tuple[int, int, int]:
+    match = SEMVER.match(version)
+    return (int(match["major"]), int(match["minor"]), int(match["patch"])) if match else (-1, 0, 0)
+
+
+def _previous_release(config: ReleaseConfig, repo: Path, before: str) -> str | None:
+    """The greatest registered version below `before` (for a commit that is already tagged)."""
+    withdrawn = {t[:-1] for t in git.tags(f"{config.artifact}@v*!", repo)}
+    prefix = f"{config.artifact}@v"
+    lower = [
+        t[len(prefix) :]
+        for t in git.tags(f"{prefix}*", repo)
+        if not t.endswith("!") and t not in withdrawn
+    ]
+    lower = [v for v in lower if _semver_key(v) < _semver_key(before)]
+    return f"v{max(lower, key=_semver_key)}" if lower else None
+
+
 def make_plan(config: ReleaseConfig, repo: Path, rev: str = "HEAD") -> Plan:
     commit = git.resolve(rev, repo)
     check_declared(config, repo, commit)
-    previous = registry.latest_version(config.artifact, repo)
+    existing = registry.versions_at(config.artifact, commit, repo)
+    if existing:
+        tagged = max(existing, key=_semver_key)
+        previous = _previous_release(config, repo, tagged)
+    else:
+        previous = registry.latest_version(config.artifact, repo)
     if previous is None and registry.is_shallow(repo):
         raise ReleaseError(
             f"no {config.artifact}@v* tag in this shallow clone, so the last release is unknown; "
@@ -105,13 +135,25 @@ def make_plan(config: ReleaseConfig, repo: Path, rev: str = "HEAD") -> Plan:
             "fetch-depth: 0) before releasing"
         )
     new = snapshot(config, repo, commit)
-    taken = registry.used_versions(config.artifact, repo)
+    previous_commit = None
     if previous is None:
-        return Plan(skip_taken(decide(config, None, None, new, []), taken), commit, None)
-    previous_commit = git.resolve(f"refs/tags/{config.tag(strip_v(previous))}", repo)
-    old = snapshot(config, repo, previous_commit)
-    changed = git.changed_files(previous_commit, commit, repo, paths=list(config.code))
-    decision = decide(config, previous, old, new, changed)
+        decision = decide(config, None, None, new, [])
+    else:
+        previous_commit = git.resolve(f"refs/tags/{config.tag(strip_v(previous))}", repo)
+        if not git.is_ancestor(previous_commit, commit, repo):
+            raise ReleaseError(
+                f"{commit[:12]} is not a descendant of the latest release {previous} "
+                f"({previous_commit[:12]}): a version must build on the one before it; "
+                "release from a commit whose history contains that tag"
+            )
+        old = snapshot(config, repo, previous_commit)
+        changed = git.changed_files(previous_commit, commit, repo, paths=list(config.code))
+        decision = decide(config, previous, old, new, changed)
+    if existing:
+        note = f"{config.tag(tagged)} already tags {commit[:12]}: rebuilt, nothing new to tag"
+        decision = replace(decision, version=tagged, reasons=(*decision.reasons, note))
+        return Plan(decision, commit, previous_commit, existing=True)
+    taken = registry.used_versions(config.artifact, repo)
     return Plan(skip_taken(decision, taken), commit, previous_commit)
 
 
@@ -160,8 +202,10 @@ def describe(plan: Plan) -> str:
     return "\n".join([f"{head}; HEAD {plan.commit[:12]}: {verdict}", *reasons])
 
 
-def cmd_plan(repo: Path, config: ReleaseConfig) -> int:
+def cmd_plan(repo: Path, config: ReleaseConfig, *, push: bool = False) -> int:
     plan = make_plan(config, repo)
+    if push and plan.decision.due:
+        registry.tagger(repo)  # refuse now, before anything is built, when no one can tag
     print(describe(plan), file=sys.stderr)
     if plan.decision.due:
         print(plan.decision.version)
@@ -182,8 +226,9 @@ def cmd_publish(
             f"{decision.version or 'no release'}; run `make release` again"
         )
     tag = config.tag(version)
-    if registry.tag_exists(tag, repo):
+    if registry.tag_exists(tag, repo) and not plan.existing:
         raise ReleaseError(f"tag {tag} already exists; `gto show {config.artifact}` lists it")
+    identity = registry.tagger(repo) if push and not plan.existing else None
     dirty = dirty_paths(config, repo)
     if dirty and push:
         raise ReleaseError(f"uncommitted changes to shipped files: {', '.join(dirty)}")
@@ -214,11 +259,14 @@ def cmd_publish(
     )
     write_text(repo / config.notes, notes)
     print(f"Release notes: {config.notes}", file=sys.stderr)
-    if push:
+    if push and plan.existing:
+        registry.push_tag(tag, remote, repo)
+        print(f"{tag} was already tagged here; made sure {remote} has it.")
+    elif push and identity is not None:
         message = f"{config.artifact} v{version} ({decision.bump.value}): " + "; ".join(
             decision.reasons
         )
-        registry.register(config.artifact, version, message, repo, ref=plan.commit)
+        registry.register(config.artifact, version, message, repo, identity, ref=plan.commit)
         registry.push_tag(tag, remote, repo)
         print(f"Published {tag} (annotated, GTO format) to {remote}.")
     else:
@@ -232,7 +280,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repo", type=Path, default=Path(), help="repository root")
     parser.add_argument("--params", default="params.yaml", help="params file, relative to repo")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("plan", help="print the version to publish (nothing when none is due)")
+    plan = sub.add_parser("plan", help="print the version to publish (nothing when none is due)")
+    plan.add_argument("--push", action="store_true", help="also check that a tag can be written")
     pub = sub.add_parser("publish", help="check the wheel, write notes; --push tags and pushes")
     pub.add_argument("--version", required=True, help="X.Y.Z, as printed by `plan`")
     pub.add_argument("--push", action="store_true", help="create the GTO tag and push it")
@@ -247,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(repo, args.params)
         if args.command == "plan":
-            return cmd_plan(repo, config)
+            return cmd_plan(repo, config, push=args.push)
         return cmd_publish(
             repo,
             config,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
+from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -32,8 +33,7 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def wheel_metadata(path: Path) -> dict[str, str]:
-    """Name and Version from the wheel's METADATA."""
+def _metadata(path: Path) -> Message:
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
@@ -42,8 +42,18 @@ def wheel_metadata(path: Path) -> dict[str, str]:
             text = zf.read(names[0]).decode("utf-8")
     except zipfile.BadZipFile:
         raise DistError(f"{path}: not a zip archive, so not a wheel") from None
-    headers = HeaderParser().parsestr(text)
+    return HeaderParser().parsestr(text)
+
+
+def wheel_metadata(path: Path) -> dict[str, str]:
+    """Name and Version from the wheel's METADATA."""
+    headers = _metadata(path)
     return {"name": headers.get("Name", ""), "version": headers.get("Version", "")}
+
+
+def wheel_requirements(path: Path) -> list[str]:
+    """The wheel's runtime requirements (its Requires-Dist lines), as written."""
+    return [str(r) for r in _metadata(path).get_all("Requires-Dist") or []]
 
 
 def read_sums(path: Path) -> dict[str, str]:

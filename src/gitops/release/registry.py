@@ -8,10 +8,14 @@ and tags we create go through `gto register`, so they carry GTO's format by cons
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from gitops import git
 
 
 class RegistryError(RuntimeError):
@@ -29,8 +33,43 @@ def gto_executable() -> str:
     return found
 
 
-def _run(cmd: list[str], repo: Path) -> str:
-    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False)
+@dataclass(frozen=True)
+class Identity:
+    """Who the annotated release tag names as its tagger."""
+
+    name: str
+    email: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GIT_COMMITTER_NAME": self.name,
+            "GIT_COMMITTER_EMAIL": self.email,
+            "GIT_AUTHOR_NAME": self.name,
+            "GIT_AUTHOR_EMAIL": self.email,
+        }
+
+
+def tagger(repo: Path) -> Identity:
+    """The identity git would commit with, handed to gto explicitly.
+
+    gto writes tags through pygit2, which reads GIT_COMMITTER_NAME/EMAIL and the config
+    files libgit2 knows, but not GIT_CONFIG_COUNT/GIT_CONFIG_GLOBAL the way git does. Resolving
+    the identity with git and passing it as GIT_COMMITTER_* makes both agree, and a runner
+    without any identity gets this message before anything is built, not pygit2's after.
+    """
+    name = os.environ.get("GIT_COMMITTER_NAME") or git.config_value("user.name", repo)
+    email = os.environ.get("GIT_COMMITTER_EMAIL") or git.config_value("user.email", repo)
+    if not name or not email:
+        raise RegistryError(
+            "no git identity to write the release tag with: set user.name and user.email "
+            "(`git config`), or GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL (release.yml sets "
+            "them to github-actions[bot])"
+        )
+    return Identity(name, email)
+
+
+def _run(cmd: list[str], repo: Path, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise RegistryError(f"`{' '.join(cmd)}` failed in {repo}: {detail}")
@@ -67,9 +106,15 @@ def tag_exists(tag: str, repo: Path) -> bool:
 
 def used_versions(artifact: str, repo: Path) -> set[str]:
     """Every X.Y.Z that has a registration tag, withdrawn or not (git refs, not GTO state)."""
-    out = _run(["git", "tag", "--list", f"{artifact}@v*"], repo)
     prefix = f"{artifact}@v"
-    return {t[len(prefix) :].rstrip("!") for t in out.split() if t.startswith(prefix)}
+    return {t[len(prefix) :].rstrip("!") for t in git.tags(f"{prefix}*", repo)}
+
+
+def versions_at(artifact: str, commit: str, repo: Path) -> list[str]:
+    """X.Y.Z of every registration tag on `commit` (deregistrations `...!` left out)."""
+    prefix = f"{artifact}@v"
+    found = git.tags(f"{prefix}*", repo, points_at=commit)
+    return sorted(t[len(prefix) :] for t in found if not t.endswith("!"))
 
 
 def tag_type(tag: str, repo: Path) -> str:
@@ -77,12 +122,19 @@ def tag_type(tag: str, repo: Path) -> str:
     return _run(["git", "cat-file", "-t", f"refs/tags/{tag}"], repo).strip()
 
 
-def register(artifact: str, version: str, message: str, repo: Path, ref: str = "HEAD") -> str:
+def register(
+    artifact: str, version: str, message: str, repo: Path, identity: Identity, ref: str = "HEAD"
+) -> str:
     """Create GTO's annotated registration tag `artifact@vX.Y.Z` on `ref`; returns the tag."""
     tag = f"{artifact}@v{version}"
+    env = {**os.environ, **identity.env()}
+    # scmrepo's pygit2 backend refuses to tag at all when a date override is set.
+    for var in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        env.pop(var, None)
     _run(
         [gto_executable(), "register", artifact, ref, "--version", f"v{version}", "-m", message],
         repo,
+        env,
     )
     if tag_type(tag, repo) != "tag":
         raise RegistryError(f"`gto register` did not create an annotated tag {tag}")

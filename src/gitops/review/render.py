@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.metrics import METRICS
+from gitops.review.marker import MARKER
 
-MARKER = "<!-- gitops-report -->"
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "➖"}
 MINUS = "−"
 CUT_ORDER = ("charts", "data", "params", "metrics")
