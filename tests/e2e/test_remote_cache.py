@@ -20,55 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gha_support import UV
+from runner import Runner, clone, link_environment
 from s3_support import S3
-from support import BIN, ROOT
 
 pytestmark = pytest.mark.slow
 
 RESULT_DIRS = ("data", "models")  # where the pipeline writes, git-tracked or DVC-cached
-
-
-def runner_env(tmp: Path, **variables: str) -> dict[str, str]:
-    """A workflow step's environment on a fresh runner, plus the step's `env:` variables.
-
-    Built from nothing rather than from this process's environment, so no key, git identity
-    or DVC config of the machine running the tests can leak in.
-    """
-    home = tmp / "runner-home"
-    home.mkdir(exist_ok=True)
-    (home / "gitconfig").touch()
-    uv_bin = tmp / "runner-uv"
-    uv_bin.mkdir(exist_ok=True)
-    if not (uv_bin / "uv").exists():
-        (uv_bin / "uv").symlink_to(UV)
-    own = {str(BIN), str(ROOT / ".tools/bin")}
-    system = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in own]
-    env = {
-        "PATH": os.pathsep.join([str(uv_bin), *system]),
-        "HOME": str(home),
-        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "LANG": "C.UTF-8",
-        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),  # noqa: S108 (the runner's default)
-        "CI": "true",
-        "GITHUB_ACTIONS": "true",
-    }
-    env.update(variables)
-    return env
-
-
-def make(target: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`make <target>` in a checkout whose `.venv` is this project's installed environment."""
-    return subprocess.run(
-        ["make", "-o", ".venv/.synced", target],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 def output(proc: subprocess.CompletedProcess[str]) -> str:
@@ -89,29 +46,10 @@ def result_files(repo: Path) -> dict[str, bytes]:
     }
 
 
-def clone(origin: Path, dest: Path, env: dict[str, str]) -> Path:
-    """What actions/checkout gives a job: the commit's files, no DVC cache, no outputs."""
-    subprocess.run(
-        ["git", "clone", "-q", f"file://{origin}", str(dest)], env=env, check=True, timeout=60
-    )
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    return dest
-
-
-def dvc(args: list[str], repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def dvc(args: list[str], repo: Path, job: Runner) -> subprocess.CompletedProcess[str]:
     """DVC run by hand, as a user does it: with the project's environment activated."""
-    activated = {**env, "PATH": f"{repo / '.venv/bin'}{os.pathsep}{env['PATH']}"}
-    proc = subprocess.run(
-        ["dvc", *args],
-        cwd=repo,
-        env=activated,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert proc.returncode == 0, output(proc)
-    return proc
+    activated = job.with_env(PATH=f"{repo / '.venv/bin'}{os.pathsep}{job.env['PATH']}")
+    return activated.run(["dvc", *args], repo, check=True)
 
 
 def closed_port() -> int:
@@ -129,13 +67,16 @@ class Pushed:
 
 
 @pytest.fixture(scope="module")
-def pushed(pipeline_repo: Path, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> Pushed:
+def pushed(
+    pipeline_repo: Path, s3: S3, runner_tools: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Pushed:
     """The session's reproduced pipeline, pushed by `make push-cache` as main's CI does."""
     tmp = tmp_path_factory.mktemp("pushed")
     repo = tmp / "repo"
     shutil.copytree(pipeline_repo, repo, symlinks=True)
-    (repo / ".venv").symlink_to(ROOT / ".venv")
-    proc = make("push-cache", repo, runner_env(tmp, **s3.env("main")))
+    link_environment(repo)
+    job = Runner.create(tmp / "runner", runner_tools).with_env(**s3.env("main"))
+    proc = job.make("push-cache", repo)
     assert proc.returncode == 0, output(proc)
     assert not warnings(proc), output(proc)
     assert re.search(r"^\d+ files pushed$", proc.stdout, re.MULTILINE), output(proc)
@@ -146,22 +87,22 @@ def pushed(pipeline_repo: Path, s3: S3, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_a_fresh_clone_restores_every_stage_instead_of_recomputing(
-    pushed: Pushed, s3: S3, tmp_path: Path
+    pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
-    env = runner_env(tmp_path, **s3.env(pushed.prefix))
-    repo = clone(pushed.repo, tmp_path / "clone", env)
+    job = runner.with_env(**s3.env(pushed.prefix))
+    repo = clone(pushed.repo, tmp_path / "clone")
     assert not (repo / ".dvc/cache").exists()
     absent = sorted(set(pushed.files) - set(result_files(repo)))
     assert "models/model.skops" in absent
 
-    pulled = make("pull-cache", repo, env)
+    pulled = job.make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     assert not warnings(pulled), output(pulled)
     for path in absent:
         assert re.search(rf"^A\s+{re.escape(path)}$", pulled.stdout, re.MULTILINE), path
     assert f"{len(absent)} files fetched" in pulled.stdout, output(pulled)
 
-    ran = make("run", repo, env)
+    ran = job.make("run", repo)
     assert ran.returncode == 0, output(ran)
     for stage in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]:
         assert f"Stage '{stage}' didn't change, skipping" in ran.stdout, output(ran)
@@ -177,37 +118,39 @@ def _change_test_size(repo: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pushed_variant(pushed: Pushed, s3: S3, tmp_path_factory: pytest.TempPathFactory) -> Pushed:
+def pushed_variant(
+    pushed: Pushed, s3: S3, runner_tools: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Pushed:
     """A larger test set, split and pushed elsewhere first (a colleague, an experiment)."""
     tmp = tmp_path_factory.mktemp("variant")
     repo = tmp / "repo"
-    shutil.copytree(pushed.repo, repo, symlinks=True)
+    shutil.copytree(pushed.repo, repo, symlinks=True)  # its .venv link included
     _change_test_size(repo)
-    env = runner_env(tmp, **s3.env(pushed.prefix))
-    split = dvc(["repro", "split"], repo, env)
+    job = Runner.create(tmp / "runner", runner_tools).with_env(**s3.env(pushed.prefix))
+    split = dvc(["repro", "split"], repo, job)
     assert "Running stage 'split'" in split.stdout, output(split)
-    proc = make("push-cache", repo, env)
+    proc = job.make("push-cache", repo)
     assert proc.returncode == 0, output(proc)
     assert not warnings(proc), output(proc)
     return Pushed(repo, pushed.prefix, result_files(repo))
 
 
 def test_the_run_cache_restores_a_stage_that_dvc_lock_does_not_describe(
-    pushed_variant: Pushed, s3: S3, tmp_path: Path
+    pushed_variant: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
     """The same change in a new checkout: dvc.lock still says 0.2, the run-cache knows 0.25.
 
     `dvc pull` fetches the outputs dvc.lock records; a run-cache entry's outputs come down
     when `dvc repro --pull` needs them, from the default remote `make pull-cache` set.
     """
-    env = runner_env(tmp_path, **s3.env(pushed_variant.prefix))
-    repo = clone(pushed_variant.repo, tmp_path / "clone", env)
+    job = runner.with_env(**s3.env(pushed_variant.prefix))
+    repo = clone(pushed_variant.repo, tmp_path / "clone")
     _change_test_size(repo)
 
-    pulled = make("pull-cache", repo, env)
+    pulled = job.make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     assert not warnings(pulled), output(pulled)
-    ran = dvc(["repro", "--pull", "split"], repo, env)
+    ran = dvc(["repro", "--pull", "split"], repo, job)
     assert "Stage 'validate' didn't change, skipping" in ran.stdout, output(ran)
     restored = "Stage 'split' is cached - skipping run, checking out outputs"
     assert restored in ran.stdout, output(ran)
@@ -270,14 +213,14 @@ BROKEN = {
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_an_unusable_remote_warns_and_pulls_nothing(
-    case: str, pushed: Pushed, s3: S3, tmp_path: Path
+    case: str, pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
     variables, expected = BROKEN[case]
-    env = runner_env(tmp_path, **variables(s3))
-    repo = clone(pushed.repo, tmp_path / "clone", env)
+    job = runner.with_env(**variables(s3))
+    repo = clone(pushed.repo, tmp_path / "clone")
     before = result_files(repo)
 
-    pulled = make("pull-cache", repo, env)
+    pulled = job.make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     found = warnings(pulled)
     assert len(found) == 1, output(pulled)
@@ -290,15 +233,15 @@ def test_an_unusable_remote_warns_and_pulls_nothing(
 
 
 def test_after_a_failed_pull_the_pipeline_computes_the_stages_itself(
-    pushed: Pushed, s3: S3, tmp_path: Path
+    pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
-    env = runner_env(tmp_path, **_no_keys(s3, pushed.prefix))
-    repo = clone(pushed.repo, tmp_path / "clone", env)
-    pulled = make("pull-cache", repo, env)
+    job = runner.with_env(**_no_keys(s3, pushed.prefix))
+    repo = clone(pushed.repo, tmp_path / "clone")
+    pulled = job.make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     assert warnings(pulled), output(pulled)
 
-    ran = make("run", repo, env)
+    ran = job.make("run", repo)
     assert ran.returncode == 0, output(ran)
     # Stages whose outputs DVC caches rerun; the rest find their git-tracked results current.
     for stage in ("validate", "split", "train"):
@@ -307,12 +250,12 @@ def test_after_a_failed_pull_the_pipeline_computes_the_stages_itself(
 
 
 def test_a_rejected_push_warns_and_leaves_the_job_green(
-    pushed: Pushed, s3: S3, tmp_path: Path
+    pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(pushed.repo, repo, symlinks=True)
     variables = {**s3.env("rejected"), "AWS_SECRET_ACCESS_KEY": "not-the-secret"}
-    proc = make("push-cache", repo, runner_env(tmp_path, **variables))
+    proc = runner.with_env(**variables).make("push-cache", repo)
     assert proc.returncode == 0, output(proc)
     found = warnings(proc)
     assert len(found) == 1, output(proc)
@@ -322,13 +265,12 @@ def test_a_rejected_push_warns_and_leaves_the_job_green(
 
 
 def test_without_a_remote_both_targets_say_so_and_touch_nothing(
-    pushed: Pushed, tmp_path: Path
+    pushed: Pushed, runner: Runner, tmp_path: Path
 ) -> None:
-    env = runner_env(tmp_path)
-    repo = clone(pushed.repo, tmp_path / "clone", env)
+    repo = clone(pushed.repo, tmp_path / "clone")
     said = {"pull-cache": "every stage runs here", "push-cache": "nothing to push"}
     for target, what in said.items():
-        proc = make(target, repo, env)
+        proc = runner.make(target, repo)
         assert proc.returncode == 0, output(proc)
         assert f"DVC_REMOTE_URL is not set: no DVC remote, {what}" in proc.stdout, output(proc)
         assert not warnings(proc), output(proc)
@@ -336,7 +278,7 @@ def test_without_a_remote_both_targets_say_so_and_touch_nothing(
 
 
 def test_a_remote_that_never_answers_is_given_up_at_the_timeout(
-    pushed: Pushed, s3: S3, tmp_path: Path
+    pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
     """A firewall that drops packets: the connection opens, no answer ever comes."""
     env_vars = s3.env(pushed.prefix)
@@ -344,11 +286,10 @@ def test_a_remote_that_never_answers_is_given_up_at_the_timeout(
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # accepted by the kernel, never read: every request hangs
         env_vars["DVC_REMOTE_ENDPOINT"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        env = runner_env(tmp_path, **env_vars)
-        repo = clone(pushed.repo, tmp_path / "clone", env)
+        repo = clone(pushed.repo, tmp_path / "clone")
         params = repo / "params.yaml"
         params.write_text(params.read_text().replace("timeout_seconds: 600", "timeout_seconds: 5"))
-        pulled = make("pull-cache", repo, env)
+        pulled = runner.with_env(**env_vars).make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     found = warnings(pulled)
     assert len(found) == 1, output(pulled)
