@@ -8,9 +8,10 @@
 The image is built from dist/ as `make package` left it, never from the source tree: the
 wheel (checked against SHA256SUMS) and its dependencies at the versions uv.lock pins, each
 with its hash, so the image runs the versions the tests ran. `build` writes a record
-(params.yaml `image.record`) of what it built; `push` adds the registry digest to it, `notes`
-names that digest in the release notes, and `resolve` reads it back from a release's assets,
-so a deployment pulls exactly the image that was released, by digest.
+(params.yaml `image.record`) of what it built; `push` adds the registry digest to it (after
+checking what the version's tag already holds: `check_tag`), `notes` names that digest in
+the release notes, and `resolve` reads it back from a release's assets, so a deployment
+pulls exactly the image that was released, by digest.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import yaml
 
 from gitops import gha, git
 from gitops.files import write_text
+from gitops.release import oci
 from gitops.release.dist_check import (
     CheckedWheel,
     DistError,
@@ -401,8 +403,67 @@ def check_repository(repository: str, *, tls_verify: bool) -> str:
     return repository
 
 
-def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict[str, Any]:
-    """Push the recorded image as <repository>:<version>; record the digest the registry holds."""
+REVISION_LABEL = "org.opencontainers.image.revision"
+
+
+@dataclass(frozen=True)
+class TagCheck:
+    """What pushing over `target` would do: `new`, `same` (this image) or `replace`."""
+
+    action: str
+    previous: str | None  # the manifest digest the tag held before, when it held one
+    message: str
+
+
+def check_tag(record: dict[str, Any], target: str, existing: oci.Tagged | None) -> TagCheck:
+    """Whether the version's tag may point at this build; refuses what is not ours to move.
+
+    A release re-run (the run stopped after the push, before the GitHub Release was
+    published) rebuilds the same commit, and a build is not byte-reproducible (its creation
+    time, pip's files), so the tag already holds an earlier build of that commit: it is
+    re-pointed to this one, the build this run attests and names in the notes; the earlier
+    one stays in the registry untagged, named by no release. A tag holding another commit's
+    image, or one that says no commit, is refused: a version belongs to one commit, and
+    moving a tag that someone may have pulled is not a re-run's call.
+    """
+    if existing is None:
+        return TagCheck("new", None, f"{target} is new")
+    if existing.image_id == record.get("id"):
+        return TagCheck("same", existing.digest, f"{target} already holds this image")
+    ours = str(record.get("revision") or "unknown")
+    if existing.image_id is None:
+        raise ImageError(
+            f"{target} holds an image index ({existing.digest}), not a build of this release; "
+            "delete that tag in the registry if it is stray"
+        )
+    theirs = existing.labels.get(REVISION_LABEL)
+    if ours == "unknown" or theirs != ours:
+        raise ImageError(
+            f"{target} holds {existing.digest}, an image of commit {theirs or '(none named)'}, "
+            f"not of {ours}: a version's tag is only re-pointed to a rebuild of its own commit; "
+            "delete that tag in the registry if it is stray"
+        )
+    return TagCheck(
+        "replace",
+        existing.digest,
+        f"{target} held {existing.digest}, an earlier build of {ours[:12]}: "
+        "re-pointed to this build",
+    )
+
+
+def push(
+    record_path: Path,
+    repository: str,
+    *,
+    tls_verify: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], TagCheck]:
+    """Push the recorded image as <repository>:<version>; record the digest the registry holds.
+
+    The tag is looked up first (`check_tag` decides); when the registry cannot be read the
+    push goes ahead with a warning in the check's message, as it would without the check:
+    what a release names is the digest this push records, never the tag.
+    """
     record = read_record(record_path)
     if record["engine"] != "podman":
         raise ImageError(
@@ -412,6 +473,12 @@ def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict
     check_repository(repository, tls_verify=tls_verify)
     tag = record["tag"].rsplit(":", 1)[1]
     target = f"{repository}:{tag}"
+    try:
+        existing = oci.lookup(repository, tag, tls_verify=tls_verify, env=env)
+    except oci.RegistryError as exc:
+        check = TagCheck("unknown", None, f"could not read what {target} holds ({exc}): pushing")
+    else:
+        check = check_tag(record, target, existing)
     with tempfile.TemporaryDirectory(prefix="image-push-") as tmp:
         digestfile = Path(tmp) / "digest"
         cmd = ["podman", "push", "--digestfile", str(digestfile)]
@@ -427,8 +494,10 @@ def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict
         "digest": digest,
         "reference": f"{repository}@{digest}",
     }
+    if check.action == "replace":
+        record["pushed"]["replaced"] = check.previous
     write_record(record_path, record)
-    return record
+    return record, check
 
 
 def pushed(record: dict[str, Any], where: str) -> dict[str, str]:
@@ -526,11 +595,18 @@ def _build_main(args: argparse.Namespace, settings: ImageSettings, root: Path) -
 
 def _push_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> int:
     repository = args.repository or default_repository(settings.name, os.environ)
-    record = push(settings.record, repository, tls_verify=not args.no_tls_verify)
+    record, check = push(settings.record, repository, tls_verify=not args.no_tls_verify)
     entry = record["pushed"]
-    gha.set_outputs(entry)
-    gha.add_summary(f"Pushed `{entry['repository']}:{entry['tag']}` as `{entry['reference']}`.")
-    print(f"image: pushed {entry['repository']}:{entry['tag']}\nimage:   {entry['reference']}")
+    if check.action in {"replace", "unknown"}:
+        print(f"::warning title=Image tag::{check.message}")
+    gha.set_outputs({k: entry[k] for k in ("repository", "tag", "digest", "reference")})
+    gha.add_summary(
+        f"Pushed `{entry['repository']}:{entry['tag']}` as `{entry['reference']}`: {check.message}."
+    )
+    print(
+        f"image: pushed {entry['repository']}:{entry['tag']}\nimage:   {entry['reference']}\n"
+        f"image:   {check.message}"
+    )
     return 0
 
 
