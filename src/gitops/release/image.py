@@ -2,6 +2,7 @@
 
     python -m gitops.release.image build [--base IMAGE] [--engine podman|docker]
     python -m gitops.release.image push [--repository ghcr.io/owner/repo/churn]
+    python -m gitops.release.image attach [--dist dist]
     python -m gitops.release.image notes --notes dist/RELEASE_NOTES.md
     python -m gitops.release.image resolve --assets DIR --version v1.2.0
 
@@ -9,9 +10,10 @@ The image is built from dist/ as `make package` left it, never from the source t
 wheel (checked against SHA256SUMS) and its dependencies at the versions uv.lock pins, each
 with its hash, so the image runs the versions the tests ran. `build` writes a record
 (params.yaml `image.record`) of what it built; `push` adds the registry digest to it (after
-checking what the version's tag already holds: `check_tag`), `notes` names that digest in
-the release notes, and `resolve` reads it back from a release's assets, so a deployment
-pulls exactly the image that was released, by digest.
+checking what the version's tag already holds: `check_tag`), `attach` lists the record and
+the image's SBOM (`image.sbom`) in SHA256SUMS so the release publishes both, `notes` names
+the digest in the release notes, and `resolve` reads it back from a release's assets, so a
+deployment pulls exactly the image that was released, by digest.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 import yaml
 
 from gitops import gha, git
+from gitops.files import digest as file_digest
 from gitops.files import write_text
 from gitops.release import oci
 from gitops.release.dist_check import (
@@ -41,6 +44,7 @@ from gitops.release.dist_check import (
     DistError,
     check_dist,
     normalize,
+    read_sums,
     wheel_metadata,
     wheel_requirements,
 )
@@ -48,6 +52,7 @@ from gitops.release.dist_check import (
 ENGINES = ("podman", "docker")
 MANIFEST = "manifest.json"
 RECORD = "image.json"  # its name among a release's assets
+SUMS = "SHA256SUMS"
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # A registry repository: host[:port]/path, lower case (the OCI distribution spec's rule).
 REPOSITORY_RE = re.compile(r"[a-z0-9.-]+(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
@@ -67,6 +72,7 @@ class ImageSettings:
     containerfile: Path
     python: str
     record: Path
+    sbom: Path
     distribution: str
     summary: str
 
@@ -84,6 +90,7 @@ class ImageSettings:
                 containerfile=root / str(section["containerfile"]),
                 python=str(section["python"]),
                 record=root / str(section["record"]),
+                sbom=root / str(section["sbom"]),
                 distribution=str(package["distribution"]),
                 summary=str(package.get("summary", "")),
             )
@@ -515,7 +522,9 @@ def pushed(record: dict[str, Any], where: str) -> dict[str, str]:
     return {k: str(entry[k]) for k in ("repository", "tag", "digest", "reference")}
 
 
-def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
+def notes_section(
+    record: dict[str, Any], github_repository: str | None, sbom: str | None = None
+) -> str:
     """The release notes' paragraph on the image: what to pull, by digest, and how to check it."""
     entry = pushed(record, "image record")
     ref = entry["reference"]
@@ -531,7 +540,10 @@ def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
         f"podman pull {ref}",
     ]
     if github_repository:
-        lines.append(f"gh attestation verify oci://{ref} --repo {github_repository}")
+        lines.append(
+            f"gh attestation verify oci://{ref} --repo {github_repository} "
+            f"--signer-workflow {github_repository}/.github/workflows/release.yml"
+        )
     lines += [
         f"podman run --read-only -p 8000:8000 {ref}",
         "```",
@@ -539,8 +551,14 @@ def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
         f"Built from `{record.get('wheel')}` (sha256 `{record.get('wheel_sha256')}`) on "
         f"`{record.get('base_image')}`; {size:.0f} MiB unpacked; runs as user "
         f"`{record.get('user') or 'unknown'}`; serves on `PORT` (8000 unless set).",
-        NOTES_END,
     ]
+    if sbom:
+        lines += [
+            "",
+            f"Its software bill of materials is the release file `{sbom}`, also attested on "
+            "the image in the registry; `image.json` records the build.",
+        ]
+    lines.append(NOTES_END)
     return "\n".join(lines) + "\n"
 
 
@@ -562,6 +580,52 @@ def resolve(assets: Path, version: str) -> dict[str, str]:
             f"{path}: records version {record['version']}, the deployment is of {wanted}"
         )
     return pushed(record, str(path))
+
+
+def check_sbom(path: Path) -> str:
+    """The SBOM's format and version (`SPDX-2.3`, `CycloneDX 1.6`); refuses anything else."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ImageError(f"{path}: missing; the SBOM of the pushed image goes there") from None
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{path}: not a JSON SBOM: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("spdxVersion"), str):
+        if not data.get("packages"):
+            raise ImageError(f"{path}: an SPDX document that lists no packages")
+        return str(data["spdxVersion"])
+    if isinstance(data, dict) and data.get("bomFormat") == "CycloneDX":
+        if not data.get("components"):
+            raise ImageError(f"{path}: a CycloneDX document that lists no components")
+        return f"CycloneDX {data.get('specVersion', '')}".strip()
+    raise ImageError(f"{path}: neither SPDX (spdxVersion) nor CycloneDX (bomFormat) JSON")
+
+
+def attach(settings: ImageSettings, dist: Path) -> list[str]:
+    """List the image record and its SBOM in dist/SHA256SUMS: the release then publishes them.
+
+    Only a record of an image pushed from this very wheel is attached; running it again
+    changes nothing. Returns the names it listed.
+    """
+    wheel = the_wheel(dist, settings.distribution)
+    record = read_record(settings.record)
+    pushed(record, str(settings.record))
+    if record["version"] != wheel.version or record.get("wheel_sha256") != wheel.sha256:
+        raise ImageError(
+            f"{settings.record}: records an image of {record.get('wheel')} "
+            f"(sha256 {record.get('wheel_sha256')}), not of {wheel.path.name} in {dist}"
+        )
+    check_sbom(settings.sbom)
+    sums_path = dist / SUMS
+    sums = read_sums(sums_path)
+    names = []
+    for path in (settings.record, settings.sbom):
+        if path.parent.resolve() != dist.resolve():
+            raise ImageError(f"{path}: release files live in {dist}/, next to {SUMS}")
+        sums[path.name] = file_digest(path)
+        names.append(path.name)
+    write_text(sums_path, "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items())))
+    return names
 
 
 # --- Command line ---------------------------------------------------------------------
@@ -612,13 +676,21 @@ def _push_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> in
 
 def _notes_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> int:
     record = read_record(settings.record)
-    section = notes_section(record, os.environ.get("GITHUB_REPOSITORY") or None)
+    sbom = settings.sbom.name if settings.sbom.is_file() else None
+    section = notes_section(record, os.environ.get("GITHUB_REPOSITORY") or None, sbom)
     try:
         notes = args.notes.read_text(encoding="utf-8")
     except OSError as exc:
         raise ImageError(f"{args.notes}: cannot read the release notes: {exc}") from None
     write_text(args.notes, with_section(notes, section))
     print(f"image: {args.notes} names {pushed(record, str(settings.record))['reference']}")
+    return 0
+
+
+def _attach_main(args: argparse.Namespace, settings: ImageSettings, root: Path) -> int:
+    dist = root / args.dist
+    names = attach(settings, dist)
+    print(f"image: {dist / SUMS} lists {', '.join(names)}: they are release files now")
     return 0
 
 
@@ -652,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("notes", help="name the pushed image's digest in the release notes")
     n.add_argument("--notes", type=Path, required=True)
     n.set_defaults(func=_notes_main)
+    a = sub.add_parser("attach", help="list image.json and the SBOM in dist/SHA256SUMS")
+    a.add_argument("--dist", default="dist")
+    a.set_defaults(func=_attach_main)
     r = sub.add_parser("resolve", help="the image reference (by digest) of a release")
     r.add_argument("--assets", type=Path, required=True, help="the release's downloaded assets")
     r.add_argument("--version", required=True, help="the release's version, v1.2.0")
