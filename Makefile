@@ -203,6 +203,10 @@ image: install ## Build the container image of the wheel in dist/ (after `make p
 image-push: install ## Push the image to IMAGE_REPOSITORY (default ghcr.io/<GITHUB_REPOSITORY>/<name>), record its digest
 	$(IMAGE) push $(if $(IMAGE_REPOSITORY),--repository "$(IMAGE_REPOSITORY)")
 
+.PHONY: image-assets
+image-assets: install ## List dist/image.json and the image's SBOM in dist/SHA256SUMS, as release files
+	$(IMAGE) attach --dist dist
+
 .PHONY: image-notes
 image-notes: install ## Name the pushed image's digest in the release notes (NOTES=dist/RELEASE_NOTES.md)
 	$(IMAGE) notes --notes "$(NOTES)"
