@@ -158,18 +158,18 @@ check-workflows: install $(ACTIONLINT) ## Lint the GitHub workflows: zizmor, JSO
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
 	$(RUN) gitops.actions.metadata metadata --output reports/ci_metadata.json
 
+# The DVC remote is named by the environment only: DVC_REMOTE_URL (s3://, gs://, azure://,
+# ssh:// or a folder), DVC_REMOTE_ENDPOINT for an S3-compatible server, and the storage's own
+# credentials. Unset: nothing happens. Unusable (no bucket, unreachable, keys missing or
+# rejected): a ::warning:: and exit 0, so the pipeline computes the stages itself.
+# docs/remote.md sets one up for a fork.
 .PHONY: pull-cache
-pull-cache: install ## Fetch the DVC run-cache from DVC_REMOTE_URL, if set, so unchanged stages are not recomputed
-	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then echo "DVC_REMOTE_URL not set: the pipeline runs from scratch"; exit 0; fi; \
-	$(BIN)/dvc remote add --local --force ci "$$DVC_REMOTE_URL" && \
-	$(BIN)/dvc pull --run-cache --remote ci --allow-missing \
-	  || echo "::warning::could not pull the DVC run-cache; the pipeline runs from scratch"
+pull-cache: install ## Fetch the DVC run-cache and outputs from DVC_REMOTE_URL, if set, so unchanged stages are restored
+	$(RUN) gitops.actions.remote pull
 
 .PHONY: push-cache
-push-cache: install ## Push outputs and the DVC run-cache to DVC_REMOTE_URL, if set
-	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then echo "DVC_REMOTE_URL not set: nothing to push"; exit 0; fi; \
-	$(BIN)/dvc remote add --local --force ci "$$DVC_REMOTE_URL" && \
-	$(BIN)/dvc push --run-cache --remote ci
+push-cache: install ## Push the DVC run-cache and outputs to DVC_REMOTE_URL, if set (warns, never fails)
+	$(RUN) gitops.actions.remote push
 
 .PHONY: verify-release
 verify-release: install ## Check release assets in ASSETS=<dir> (SHA256SUMS), install the wheel fresh, smoke-test it
@@ -220,6 +220,10 @@ image: install ## Build the container image of the wheel in dist/ (after `make p
 .PHONY: image-push
 image-push: install ## Push the image to IMAGE_REPOSITORY (default ghcr.io/<GITHUB_REPOSITORY>/<name>), record its digest
 	$(IMAGE) push $(if $(IMAGE_REPOSITORY),--repository "$(IMAGE_REPOSITORY)")
+
+.PHONY: image-assets
+image-assets: install ## List dist/image.json and the image's SBOM in dist/SHA256SUMS, as release files
+	$(IMAGE) attach --dist dist
 
 .PHONY: image-notes
 image-notes: install ## Name the pushed image's digest in the release notes (NOTES=dist/RELEASE_NOTES.md)

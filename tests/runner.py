@@ -26,8 +26,12 @@ GITHUB_IDENTITY = {
     "GIT_COMMITTER_NAME": "GitHub",
     "GIT_COMMITTER_EMAIL": "noreply@github.com",
 }
-# Variables of this machine that a runner step would not have.
-_DROPPED_PREFIXES = ("GITHUB_", "RUNNER_", "GIT_", "UV_", "VIRTUAL_ENV", "DVC_", "PYTEST_", "NODE_")
+# Variables of this machine that a runner step would not have (cloud keys included: a step
+# gets those only from its `env:`).
+_DROPPED_PREFIXES = (
+    "GITHUB_", "RUNNER_", "GIT_", "UV_", "VIRTUAL_ENV", "DVC_", "PYTEST_", "NODE_",
+    "AWS_", "AZURE_", "GOOGLE_",
+)  # fmt: skip
 
 
 def find_uv() -> str:

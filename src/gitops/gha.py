@@ -54,3 +54,15 @@ def event() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"GITHUB_EVENT_PATH {path}: the event payload is not a JSON object")
     return data
+
+
+def annotation(level: str, message: str) -> str:
+    """A `::warning::`/`::notice::` workflow command: shown on the run's page, not only the log.
+
+    Outside Actions the line still reads as a plain message. `%`, CR and LF are escaped as the
+    runner expects, so a multi-line reason stays one annotation.
+    """
+    if level not in ("notice", "warning", "error"):
+        raise ValueError(f"annotation level must be notice, warning or error, not {level!r}")
+    data = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level}::{data}"

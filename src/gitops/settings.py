@@ -210,6 +210,7 @@ class Settings(Section):
     reference: ReferenceSettings | None = None
     monitor: MonitorSettings | None = None
     deploy: dict[str, Any] | None = None  # read by gitops.actions.deploy
+    remote: dict[str, Any] | None = None  # read by gitops.actions.remote
     release: dict[str, Any] | None = None  # read by gitops.release.version
     serving: ServingSettings = ServingSettings()
     package: PackageSettings | None = None

@@ -26,6 +26,7 @@ import pytest
 
 import container_support as cs
 import sample
+from gitops.release import image, oci
 from support import BIN, ROOT, run
 
 pytestmark = pytest.mark.slow
@@ -259,6 +260,14 @@ def test_pushed_image_is_named_by_digest_and_deploys_by_it(built: Built, tmp_pat
         entry = record["pushed"]
         assert entry["reference"] == f"{repository}@{entry['digest']}"
         assert entry["reference"] in pushed.stdout
+        assert f"{repository}:{VERSION} is new" in pushed.stdout
+        # What a re-run's push finds under the tag: this very build (its config is its id).
+        held = oci.lookup(repository, VERSION, tls_verify=False, env={})
+        assert held is not None
+        assert (held.digest, held.image_id) == (entry["digest"], record["id"])
+        assert held.labels[image.REVISION_LABEL] == record["revision"]
+        again = run([*cli, "push", "--repository", repository, "--no-tls-verify"], built.repo)
+        assert "already holds this image" in again.stdout
         with urllib.request.urlopen(
             urllib.request.Request(
                 f"http://{host}/v2/example/churn/churn/manifests/{VERSION}",

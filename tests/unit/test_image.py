@@ -6,6 +6,7 @@ tests hold the parts that decide what is built and what a release says about it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitops.actions.deploy import DeployError, assignment, deployment_record
+from gitops.actions.deploy import DeployError, assignment, deployment_record, verify_checksums
 from gitops.release import image
 from release_support import write_dist
 from support import BIN, ROOT
@@ -111,8 +112,10 @@ def test_dependencies_are_pinned_to_uv_lock_with_hashes(tmp_path: Path) -> None:
 
 
 def test_a_dependency_uv_lock_does_not_pin_is_refused(tmp_path: Path) -> None:
-    wheel = _wheel(tmp_path, ["pyyaml>=6.0", "six"])
-    with pytest.raises(image.ImageError, match=r"needs six==[\d.]+, which uv.lock does not pin"):
+    # iniconfig is locked for pytest only (dev), so the runtime pins leave it out.
+    wheel = _wheel(tmp_path, ["pyyaml>=6.0", "iniconfig"])
+    match = r"needs iniconfig==[\d.]+, which uv.lock does not pin"
+    with pytest.raises(image.ImageError, match=match):
         image.locked_requirements(wheel, ROOT, _uv(), "3.11")
 
 
@@ -267,3 +270,76 @@ def test_the_deploy_step_outputs_the_image_or_nothing_for_a_release_without_one(
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == f"ghcr.io/acme/churn/churn@{DIGEST}"
     assert outputs.read_text() == f"image=ghcr.io/acme/churn/churn@{DIGEST}\ndigest={DIGEST}\n"
+
+
+SBOM = {
+    "spdxVersion": "SPDX-2.3",
+    "SPDXID": "SPDXRef-DOCUMENT",
+    "name": f"ghcr.io/acme/churn/churn@{DIGEST}",
+    "packages": [{"SPDXID": "SPDXRef-Package-python-numpy", "name": "numpy"}],
+}
+
+
+def released_dist(tmp_path: Path) -> tuple[image.ImageSettings, Path]:
+    """dist/ after `make release` and the image job: the wheel, image.json, the SBOM."""
+    wheel = write_dist(tmp_path, "1.2.0")
+    conf = settings(tmp_path)
+    built = {**record(), "wheel": wheel.name, "wheel_sha256": hashlib_sha256(wheel)}
+    conf.record.write_text(json.dumps(built))
+    conf.sbom.write_text(json.dumps(SBOM))
+    return conf, tmp_path / "dist"
+
+
+def hashlib_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_record_and_the_sbom_become_release_files(tmp_path: Path) -> None:
+    conf, dist = released_dist(tmp_path)
+    assert image.attach(conf, dist) == ["image.json", "sbom.spdx.json"]
+    sums = (dist / "SHA256SUMS").read_text()
+    assert f"{hashlib_sha256(conf.record)}  image.json\n" in sums
+    assert f"{hashlib_sha256(conf.sbom)}  sbom.spdx.json\n" in sums
+    listed = verify_checksums(dist)  # what deploy checks and publish uploads
+    assert sorted(listed) == [
+        "MODEL_CARD.md", "churn_model-1.2.0-py3-none-any.whl", "image.json", "sbom.spdx.json",
+    ]  # fmt: skip
+    image.attach(conf, dist)
+    assert (dist / "SHA256SUMS").read_text() == sums, "attaching twice changes nothing"
+    assets = subprocess.run(
+        [str(BIN / "python"), "-m", "gitops.actions.deploy", "assets", "--dir", str(dist)],
+        capture_output=True, text=True, check=True, env=support_env(),
+    ).stdout.split()  # fmt: skip
+    assert {Path(p).name for p in assets} >= {"image.json", "sbom.spdx.json", "SHA256SUMS"}
+
+
+def test_only_an_image_of_this_wheel_with_a_real_sbom_is_attached(tmp_path: Path) -> None:
+    conf, dist = released_dist(tmp_path)
+    sums = (dist / "SHA256SUMS").read_text()
+    other = {**json.loads(conf.record.read_text()), "wheel_sha256": "00" * 32}
+    conf.record.write_text(json.dumps(other))
+    with pytest.raises(image.ImageError, match=re.escape("records an image of churn_model-1.2.0")):
+        image.attach(conf, dist)
+    conf, dist = released_dist(tmp_path)
+    for bad, message in [
+        ({"spdxVersion": "SPDX-2.3", "packages": []}, "lists no packages"),
+        ({"bomFormat": "CycloneDX", "specVersion": "1.6"}, "lists no components"),
+        (["not", "an", "sbom"], "neither SPDX"),
+    ]:
+        conf.sbom.write_text(json.dumps(bad))
+        with pytest.raises(image.ImageError, match=message):
+            image.attach(conf, dist)
+    conf.sbom.unlink()
+    with pytest.raises(image.ImageError, match=re.escape("sbom.spdx.json: missing")):
+        image.attach(conf, dist)
+    assert (dist / "SHA256SUMS").read_text() == sums, "a refused attach leaves SHA256SUMS alone"
+    cyclone = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"name": "numpy"}]}
+    conf.sbom.write_text(json.dumps(cyclone))
+    assert image.check_sbom(conf.sbom) == "CycloneDX 1.6"
+
+
+def test_the_notes_name_the_sbom_and_how_to_verify_the_signer() -> None:
+    section = image.notes_section(record(), "acme/churn", "sbom.spdx.json")
+    assert "--signer-workflow acme/churn/.github/workflows/release.yml" in section
+    assert "release file `sbom.spdx.json`" in section
+    assert "sbom" not in image.notes_section(record(), "acme/churn")

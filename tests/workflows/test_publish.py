@@ -7,7 +7,9 @@ failures half-way and the re-run that must finish the job.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from fake_github import FakeGitHub
 from gitops.actions.github import GitHub, GitHubError
 from gitops.actions.publish import Action, decide_release, publish_release, read_state
 from release_support import commit, gto, lock_text, make_repo, write_dist
-from runner import Runner
-from support import BIN, run
+from runner import Runner, link_environment
+from support import BIN, ROOT, run
 
 TAG = "churn@v1.0.0"
 
@@ -212,3 +214,85 @@ def test_decide_and_release_commands_as_the_workflow_runs_them(
     assert "::error title=Release refused::" in proc.stdout
     assert moved.outputs()["action"] == "refuse"
     assert json.dumps(github.requests).count("/branches/main") == 2
+
+
+# --- The publish job: the image's files and digest join the release -----------------------
+
+DIGEST = "sha256:" + "7e" * 32
+
+
+def publish_job_checkout(dest: Path) -> Path:
+    """The publish job's checkout of the project (Makefile, params.yaml, environment)."""
+    dest.mkdir(parents=True)
+    for name in ("Makefile", "params.yaml", "pyproject.toml", "uv.lock"):
+        shutil.copy2(ROOT / name, dest / name)
+    link_environment(dest)
+    return dest
+
+
+def download_artifacts(checkout: Path, artifacts: Path) -> None:
+    """actions/download-artifact of `dist` and `image` into dist/, afresh on every attempt."""
+    shutil.rmtree(checkout / "dist", ignore_errors=True)
+    shutil.copytree(artifacts, checkout / "dist")
+
+
+def artifacts_of_the_release(tmp_path: Path) -> Path:
+    """What the release job (dist/) and the image job (image.json, the SBOM) uploaded."""
+    (tmp_path / "release-job").mkdir()
+    wheel = write_dist(tmp_path / "release-job", "1.0.0")
+    dist = wheel.parent
+    (dist / "RELEASE_NOTES.md").write_text("# churn v1.0.0\n\nFirst release.\n")
+    repository = "ghcr.io/acme/churn/churn"
+    (dist / "image.json").write_text(json.dumps({
+        "name": "churn", "version": "1.0.0", "tag": "churn:1.0.0", "engine": "podman",
+        "id": "sha256:" + "1d" * 32, "revision": "c0" * 20, "user": "10001:10001",
+        "wheel": wheel.name, "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "pushed": {"repository": repository, "tag": "1.0.0", "digest": DIGEST,
+                   "reference": f"{repository}@{DIGEST}"},
+    }))  # fmt: skip
+    (dist / "sbom.spdx.json").write_text(json.dumps({
+        "spdxVersion": "SPDX-2.3", "name": f"{repository}@{DIGEST}",
+        "packages": [{"name": "churn-model", "versionInfo": "1.0.0"}],
+    }))  # fmt: skip
+    return dist
+
+
+def test_the_publish_job_releases_the_image_and_a_rerun_finishes_it(
+    github: FakeGitHub, repo: Path, runner: Runner, tmp_path: Path
+) -> None:
+    artifacts = artifacts_of_the_release(tmp_path)
+    checkout = publish_job_checkout(tmp_path / "publish-job")
+    github.tags[TAG] = head(repo)
+    publish = [
+        str(BIN / "python"), "-m", "gitops.actions.publish", "release", "--tag", TAG,
+        "--commit", head(repo), "--dist", "dist", "--notes", "dist/RELEASE_NOTES.md",
+    ]  # fmt: skip
+    github.fail_once("PATCH", r"/releases/\d+$", 502)  # the first attempt fails at the end
+    for attempt in (1, 2):
+        job = runner.for_event("workflow_run", {}).with_env(**github.env())
+        download_artifacts(checkout, artifacts)
+        for target in ("image-assets", "image-notes"):
+            proc = job.make(target, checkout)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        proc = job.run(publish, checkout)
+        if attempt == 1:
+            assert proc.returncode == 1
+            assert "HTTP 502" in proc.stderr
+            assert github.release(TAG)["draft"] is True
+            assert github.published_with == {}, "nothing is public after a failed attempt"
+    assert proc.returncode == 0, proc.stderr
+    release = github.release(TAG)
+    assert release["draft"] is False
+    listed = (checkout / "dist/SHA256SUMS").read_text()
+    assert "  image.json\n" in listed
+    assert "  sbom.spdx.json\n" in listed
+    assert github.asset_names(TAG) == sorted(
+        ["MODEL_CARD.md", "SHA256SUMS", "churn_model-1.0.0-py3-none-any.whl", "image.json",
+         "sbom.spdx.json"]
+    )  # fmt: skip
+    assert github.published_with == {TAG: 5}
+    body = release["body"]
+    assert body.startswith("# churn v1.0.0\n\nFirst release.\n")
+    assert body.count("## Container image") == 1
+    assert f"podman pull ghcr.io/acme/churn/churn@{DIGEST}" in body
+    assert "release file `sbom.spdx.json`" in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ from gitops.actions.workflows import load, run_steps, workflow_files
 from support import ROOT
 
 WORKFLOWS = workflow_files(ROOT / ".github/workflows")
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 IDS = [p.name for p in WORKFLOWS]
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
 PINNED = re.compile(r"[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}")
@@ -212,10 +214,18 @@ def test_release_jobs_restore_no_cache(name: str) -> None:
         assert step["with"]["enable-cache"] is False, name
 
 
-def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance() -> None:
+def step_index(job: dict[str, Any], found: str) -> int:
+    """The index of the one step whose `run` or `uses` contains `found`."""
+    hits = [i for i, s in enumerate(job["steps"]) if found in s.get("run", "") + s.get("uses", "")]
+    assert len(hits) == 1, f"{len(hits)} steps match {found!r}"
+    return hits[0]
+
+
+def test_release_runs_only_after_ci_passed_on_main_in_three_jobs() -> None:
     release = wf("release.yml")
     assert release["on"]["workflow_run"]["workflows"] == ["CI"]
-    (job,) = release["jobs"].values()
+    assert list(release["jobs"]) == ["release", "image", "publish"]
+    tag, image, publish = (release["jobs"][j] for j in ("release", "image", "publish"))
     for condition in (
         # `success` only when every CI job (report, lint, tests) passed.
         "workflow_run.conclusion == 'success'",
@@ -223,25 +233,44 @@ def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance
         "workflow_run.head_branch == 'main'",
         "head_repository.full_name == github.repository",
     ):
-        assert condition in job["if"]
-    assert job["environment"] == "release"
-    assert job["permissions"] == {
+        assert condition in tag["if"]
+    # The approval (if the environment has reviewers) is asked once, before the tag; the
+    # other jobs can only run after it, on its outputs.
+    assert tag["environment"] == "release"
+    assert "environment" not in image
+    assert "environment" not in publish
+    assert image["needs"] == "release"
+    assert publish["needs"] == ["release", "image"]
+    for job in (image, publish):
+        assert job["if"] == "needs.release.outputs.release == 'true'"
+    assert tag["outputs"] == {
+        key: f"${{{{ steps.release.outputs.{key} }}}}" for key in ("release", "tag", "version")
+    }
+    assert tag["permissions"] == {"contents": "write"}
+    assert image["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert publish["permissions"] == {
         "contents": "write",
         "id-token": "write",
         "attestations": "write",
     }
-    steps = job["steps"]
-    runs = [s.get("run", "") for s in steps]
+    assert "gh release create" not in json.dumps(release)
+
+
+def test_the_release_job_decides_then_tags_and_hands_dist_on() -> None:
+    job = wf("release.yml")["jobs"]["release"]
     at = {
-        "decide": next(i for i, r in enumerate(runs) if "gitops.actions.publish decide" in r),
-        "run": runs.index("make run"),
-        "tag": next(i for i, r in enumerate(runs) if "make release PUSH=1" in r),
-        "attest": next(
-            i for i, s in enumerate(steps) if "attest-build-provenance" in s.get("uses", "")
-        ),
-        "publish": next(i for i, r in enumerate(runs) if "gitops.actions.publish release" in r),
+        "decide": step_index(job, "gitops.actions.publish decide"),
+        "run": step_index(job, "make run"),
+        "tag": step_index(job, "make release PUSH=1"),
+        "upload": step_index(job, "actions/upload-artifact@"),
     }
-    assert list(at) == sorted(at, key=at.get), "decide, reproduce, tag, attest, then publish"
+    assert list(at) == sorted(at, key=at.get), "decide, reproduce, tag, then hand dist/ on"
+    steps = job["steps"]
     assert "workflow_run.head_sha" in steps[at["decide"]]["env"]["HEAD_SHA"]
     tag_env = steps[at["tag"]]["env"]
     for who in ("AUTHOR", "COMMITTER"):
@@ -249,17 +278,104 @@ def test_release_runs_only_after_ci_passed_on_main_and_publishes_with_provenance
         assert tag_env[f"GIT_{who}_EMAIL"].endswith("@users.noreply.github.com")
     for key in ("run", "tag"):
         assert "steps.decide.outputs.action" in steps[at[key]]["if"]
-    assert "gh release create" not in "\n".join(runs)
-    (attest,) = uses_of(release, "actions/attest-build-provenance")
-    assert attest["with"]["subject-checksums"] == "dist/SHA256SUMS"
+    upload = steps[at["upload"]]
+    assert upload["if"] == "steps.release.outputs.release == 'true'"
+    assert upload["with"]["name"] == "dist"
+    assert upload["with"]["path"].rstrip("/") == PARAMS["release"]["dist"]
+    assert upload["with"]["overwrite"] is True, "a re-run of the job uploads dist again"
+    assert not uses_of({"jobs": {"release": job}}, "actions/attest-build-provenance")
+
+
+def test_only_the_image_job_pushes_and_its_attestations_name_the_pushed_digest() -> None:
+    job = wf("release.yml")["jobs"]["image"]
+    steps = job["steps"]
+    at = {
+        "download": step_index(job, "actions/download-artifact@"),
+        "build": step_index(job, "make image IMAGE_ENGINE=podman"),
+        "login": step_index(job, "docker/login-action@"),
+        "push": step_index(job, "make image-push"),
+        "sbom": step_index(job, "anchore/sbom-action@"),
+        "upload": step_index(job, "actions/upload-artifact@"),
+    }
+    assert list(at) == sorted(at, key=at.get)
+    assert steps[at["download"]]["with"] == {"name": "dist", "path": PARAMS["release"]["dist"]}
+    assert steps[at["login"]]["with"]["registry"] == "ghcr.io"
+    assert steps[at["login"]]["with"]["password"] == "${{ github.token }}"  # noqa: S105
+    assert steps[at["push"]]["id"] == "push"
+    sbom = steps[at["sbom"]]["with"]
+    assert sbom["image"] == "${{ steps.push.outputs.reference }}", "the SBOM of the digest"
+    assert sbom["output-file"] == PARAMS["image"]["sbom"]
+    assert sbom["format"] == "spdx-json"
+    for off in ("upload-artifact", "upload-release-assets", "dependency-snapshot"):
+        assert sbom[off] is False, f"the SBOM reaches the release through publish, not {off}"
+    attests = [i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/attest@")]
+    assert len(attests) == 2
+    for i in attests:
+        given = steps[i]["with"]
+        assert at["push"] < i < at["upload"]
+        assert given["subject-name"] == "${{ steps.push.outputs.repository }}"
+        assert given["subject-digest"] == "${{ steps.push.outputs.digest }}"
+        assert given["push-to-registry"] is True
+    provenance, sbom_attest = (steps[i]["with"] for i in attests)
+    assert "sbom-path" not in provenance
+    assert "predicate-type" not in provenance
+    assert sbom_attest["sbom-path"] == PARAMS["image"]["sbom"]
+    assert at["sbom"] < attests[1]
+    upload = steps[at["upload"]]["with"]
+    assert upload["name"] == "image"
+    assert set(upload["path"].split()) == {PARAMS["image"]["record"], PARAMS["image"]["sbom"]}
+    assert upload["overwrite"] is True
+
+
+def test_publish_attests_and_names_the_image_before_the_release_is_published() -> None:
+    job = wf("release.yml")["jobs"]["publish"]
+    steps = job["steps"]
+    downloads = [
+        s["with"] for s in steps if s.get("uses", "").startswith("actions/download-artifact@")
+    ]
+    dist = PARAMS["release"]["dist"]
+    assert downloads == [{"name": "dist", "path": dist}, {"name": "image", "path": dist}]
+    at = {
+        "assets": step_index(job, "make image-assets"),
+        "notes": step_index(job, "make image-notes"),
+        "attest": step_index(job, "actions/attest-build-provenance@"),
+        "publish": step_index(job, "gitops.actions.publish release"),
+    }
+    assert list(at) == sorted(at, key=at.get), (
+        "the image's files join SHA256SUMS, the notes name its digest, every file is "
+        "attested, and only then is the release published"
+    )
+    assert at["publish"] == len(steps) - 1
+    assert steps[at["attest"]]["with"]["subject-checksums"] == f"{dist}/SHA256SUMS"
+    publish = steps[at["publish"]]
+    assert publish["env"]["TAG"] == "${{ needs.release.outputs.tag }}"
+    assert f"--notes {PARAMS['release']['notes']}" in publish["run"]
+    assert f"--dist {dist}" in publish["run"]
+
+
+def test_only_the_image_job_may_write_packages() -> None:
+    writers = [
+        (path.name, job_id)
+        for path in WORKFLOWS
+        for job_id, job in load(path)["jobs"].items()
+        if isinstance(job["permissions"], dict) and job["permissions"].get("packages") == "write"
+    ]
+    assert writers == [("release.yml", "image")]
 
 
 def test_only_release_jobs_may_write_contents() -> None:
+    """In release.yml only: the job in the `release` environment, or jobs that wait for it."""
     for path in WORKFLOWS:
-        for job_id, job in load(path)["jobs"].items():
+        jobs = load(path)["jobs"]
+        for job_id, job in jobs.items():
             perms = job["permissions"] if isinstance(job["permissions"], dict) else {}
-            if perms.get("contents") == "write":
-                assert (path.name, job.get("environment")) == ("release.yml", "release"), job_id
+            if perms.get("contents") != "write":
+                continue
+            assert path.name == "release.yml", f"{path.name} {job_id}"
+            needs = job.get("needs", [])
+            gates = [needs] if isinstance(needs, str) else needs
+            gated = any(jobs[n].get("environment") == "release" for n in gates)
+            assert job.get("environment") == "release" or gated, job_id
 
 
 def test_deploy_hands_over_to_the_environment_named_by_a_declared_stage() -> None:
@@ -275,11 +391,44 @@ def test_deploy_hands_over_to_the_environment_named_by_a_declared_stage() -> Non
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
     assert 'gh release download "${RELEASE_TAG}"' in scripts
     assert "make verify-release" in scripts
+    assert job["permissions"] == {
+        "contents": "read",
+        "packages": "read",
+        "attestations": "read",
+    }
     resolve = "\n".join(s.get("run", "") for s in deploy["jobs"]["resolve"]["steps"])
     assert "gitops.actions.deploy resolve" in resolve
     # resolve refuses stages outside this list before anything reaches `environment:`.
     stages = yaml.safe_load((ROOT / ".gto").read_text())["stages"]
     assert stages == ["staging", "prod"]
+
+
+def test_deploy_verifies_the_image_by_digest_before_handing_it_over() -> None:
+    job = wf("deploy.yml")["jobs"]["deploy"]
+    steps = job["steps"]
+    at = {
+        "verify-release": step_index(job, "make verify-release"),
+        "resolve": step_index(job, "gitops.release.image resolve"),
+        "login": step_index(job, "docker/login-action@"),
+        "attestation": step_index(job, "gh attestation verify"),
+        "handover": step_index(job, "gitops.actions.deploy handover"),
+    }
+    assert list(at) == sorted(at, key=at.get)
+    assert at["handover"] == len(steps) - 1
+    resolve = steps[at["resolve"]]
+    assert resolve["id"] == "image"
+    assert "--if-present" in resolve["run"], "releases made before images still deploy"
+    for key in ("login", "attestation"):
+        assert steps[at[key]]["if"] == "steps.image.outputs.image != ''"
+    verify = steps[at["attestation"]]
+    assert verify["env"]["IMAGE"] == "${{ steps.image.outputs.image }}"
+    script = " ".join(verify["run"].split())
+    assert 'gh attestation verify "oci://${IMAGE}" --repo "${GITHUB_REPOSITORY}"' in script
+    assert '--signer-workflow "${GITHUB_REPOSITORY}/.github/workflows/release.yml"' in script
+    # Promotion by digest: nothing in deploy pushes, tags or copies an image.
+    scripts = "\n".join(s.get("run", "") for s in steps)
+    assert not re.search(r"\b(podman|docker|skopeo|crane|oras)\b", scripts)
+    assert not re.search(r"make image-push|image push", scripts)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
@@ -336,7 +485,8 @@ def make_calls() -> list[tuple[str, str]]:
 def test_make_calls_are_found_where_expected() -> None:
     calls = make_calls()
     assert {("ci.yml", t) for t in ("ci-metadata", "tests", "lint", "run", "report")} <= set(calls)
-    assert ("release.yml", "release") in calls
+    assert {("release.yml", t) for t in ("release", "image", "image-push", "image-assets",
+                                          "image-notes")} <= set(calls)  # fmt: skip
     assert ("deploy.yml", "verify-release") in calls
 
 

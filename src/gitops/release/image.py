@@ -2,15 +2,18 @@
 
     python -m gitops.release.image build [--base IMAGE] [--engine podman|docker]
     python -m gitops.release.image push [--repository ghcr.io/owner/repo/churn]
+    python -m gitops.release.image attach [--dist dist]
     python -m gitops.release.image notes --notes dist/RELEASE_NOTES.md
     python -m gitops.release.image resolve --assets DIR --version v1.2.0
 
 The image is built from dist/ as `make package` left it, never from the source tree: the
 wheel (checked against SHA256SUMS) and its dependencies at the versions uv.lock pins, each
 with its hash, so the image runs the versions the tests ran. `build` writes a record
-(params.yaml `image.record`) of what it built; `push` adds the registry digest to it, `notes`
-names that digest in the release notes, and `resolve` reads it back from a release's assets,
-so a deployment pulls exactly the image that was released, by digest.
+(params.yaml `image.record`) of what it built; `push` adds the registry digest to it (after
+checking what the version's tag already holds: `check_tag`), `attach` lists the record and
+the image's SBOM (`image.sbom`) in SHA256SUMS so the release publishes both, `notes` names
+the digest in the release notes, and `resolve` reads it back from a release's assets, so a
+deployment pulls exactly the image that was released, by digest.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from typing import Any
 import yaml
 
 from gitops import gha, git
+from gitops.files import digest as file_digest
 from gitops.files import write_text
+from gitops.release import oci
 from gitops.release.dist_check import (
     CheckedWheel,
     DistError,
     check_dist,
     normalize,
+    read_sums,
     wheel_metadata,
     wheel_requirements,
 )
@@ -46,6 +52,7 @@ from gitops.release.dist_check import (
 ENGINES = ("podman", "docker")
 MANIFEST = "manifest.json"
 RECORD = "image.json"  # its name among a release's assets
+SUMS = "SHA256SUMS"
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 # A registry repository: host[:port]/path, lower case (the OCI distribution spec's rule).
 REPOSITORY_RE = re.compile(r"[a-z0-9.-]+(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+")
@@ -65,6 +72,7 @@ class ImageSettings:
     containerfile: Path
     python: str
     record: Path
+    sbom: Path
     distribution: str
     summary: str
 
@@ -82,6 +90,7 @@ class ImageSettings:
                 containerfile=root / str(section["containerfile"]),
                 python=str(section["python"]),
                 record=root / str(section["record"]),
+                sbom=root / str(section["sbom"]),
                 distribution=str(package["distribution"]),
                 summary=str(package.get("summary", "")),
             )
@@ -401,8 +410,67 @@ def check_repository(repository: str, *, tls_verify: bool) -> str:
     return repository
 
 
-def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict[str, Any]:
-    """Push the recorded image as <repository>:<version>; record the digest the registry holds."""
+REVISION_LABEL = "org.opencontainers.image.revision"
+
+
+@dataclass(frozen=True)
+class TagCheck:
+    """What pushing over `target` would do: `new`, `same` (this image) or `replace`."""
+
+    action: str
+    previous: str | None  # the manifest digest the tag held before, when it held one
+    message: str
+
+
+def check_tag(record: dict[str, Any], target: str, existing: oci.Tagged | None) -> TagCheck:
+    """Whether the version's tag may point at this build; refuses what is not ours to move.
+
+    A release re-run (the run stopped after the push, before the GitHub Release was
+    published) rebuilds the same commit, and a build is not byte-reproducible (its creation
+    time, pip's files), so the tag already holds an earlier build of that commit: it is
+    re-pointed to this one, the build this run attests and names in the notes; the earlier
+    one stays in the registry untagged, named by no release. A tag holding another commit's
+    image, or one that says no commit, is refused: a version belongs to one commit, and
+    moving a tag that someone may have pulled is not a re-run's call.
+    """
+    if existing is None:
+        return TagCheck("new", None, f"{target} is new")
+    if existing.image_id == record.get("id"):
+        return TagCheck("same", existing.digest, f"{target} already holds this image")
+    ours = str(record.get("revision") or "unknown")
+    if existing.image_id is None:
+        raise ImageError(
+            f"{target} holds an image index ({existing.digest}), not a build of this release; "
+            "delete that tag in the registry if it is stray"
+        )
+    theirs = existing.labels.get(REVISION_LABEL)
+    if ours == "unknown" or theirs != ours:
+        raise ImageError(
+            f"{target} holds {existing.digest}, an image of commit {theirs or '(none named)'}, "
+            f"not of {ours}: a version's tag is only re-pointed to a rebuild of its own commit; "
+            "delete that tag in the registry if it is stray"
+        )
+    return TagCheck(
+        "replace",
+        existing.digest,
+        f"{target} held {existing.digest}, an earlier build of {ours[:12]}: "
+        "re-pointed to this build",
+    )
+
+
+def push(
+    record_path: Path,
+    repository: str,
+    *,
+    tls_verify: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], TagCheck]:
+    """Push the recorded image as <repository>:<version>; record the digest the registry holds.
+
+    The tag is looked up first (`check_tag` decides); when the registry cannot be read the
+    push goes ahead with a warning in the check's message, as it would without the check:
+    what a release names is the digest this push records, never the tag.
+    """
     record = read_record(record_path)
     if record["engine"] != "podman":
         raise ImageError(
@@ -412,6 +480,12 @@ def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict
     check_repository(repository, tls_verify=tls_verify)
     tag = record["tag"].rsplit(":", 1)[1]
     target = f"{repository}:{tag}"
+    try:
+        existing = oci.lookup(repository, tag, tls_verify=tls_verify, env=env)
+    except oci.RegistryError as exc:
+        check = TagCheck("unknown", None, f"could not read what {target} holds ({exc}): pushing")
+    else:
+        check = check_tag(record, target, existing)
     with tempfile.TemporaryDirectory(prefix="image-push-") as tmp:
         digestfile = Path(tmp) / "digest"
         cmd = ["podman", "push", "--digestfile", str(digestfile)]
@@ -427,8 +501,10 @@ def push(record_path: Path, repository: str, *, tls_verify: bool = True) -> dict
         "digest": digest,
         "reference": f"{repository}@{digest}",
     }
+    if check.action == "replace":
+        record["pushed"]["replaced"] = check.previous
     write_record(record_path, record)
-    return record
+    return record, check
 
 
 def pushed(record: dict[str, Any], where: str) -> dict[str, str]:
@@ -446,7 +522,9 @@ def pushed(record: dict[str, Any], where: str) -> dict[str, str]:
     return {k: str(entry[k]) for k in ("repository", "tag", "digest", "reference")}
 
 
-def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
+def notes_section(
+    record: dict[str, Any], github_repository: str | None, sbom: str | None = None
+) -> str:
     """The release notes' paragraph on the image: what to pull, by digest, and how to check it."""
     entry = pushed(record, "image record")
     ref = entry["reference"]
@@ -462,7 +540,10 @@ def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
         f"podman pull {ref}",
     ]
     if github_repository:
-        lines.append(f"gh attestation verify oci://{ref} --repo {github_repository}")
+        lines.append(
+            f"gh attestation verify oci://{ref} --repo {github_repository} "
+            f"--signer-workflow {github_repository}/.github/workflows/release.yml"
+        )
     lines += [
         f"podman run --read-only -p 8000:8000 {ref}",
         "```",
@@ -470,8 +551,14 @@ def notes_section(record: dict[str, Any], github_repository: str | None) -> str:
         f"Built from `{record.get('wheel')}` (sha256 `{record.get('wheel_sha256')}`) on "
         f"`{record.get('base_image')}`; {size:.0f} MiB unpacked; runs as user "
         f"`{record.get('user') or 'unknown'}`; serves on `PORT` (8000 unless set).",
-        NOTES_END,
     ]
+    if sbom:
+        lines += [
+            "",
+            f"Its software bill of materials is the release file `{sbom}`, also attested on "
+            "the image in the registry; `image.json` records the build.",
+        ]
+    lines.append(NOTES_END)
     return "\n".join(lines) + "\n"
 
 
@@ -493,6 +580,52 @@ def resolve(assets: Path, version: str) -> dict[str, str]:
             f"{path}: records version {record['version']}, the deployment is of {wanted}"
         )
     return pushed(record, str(path))
+
+
+def check_sbom(path: Path) -> str:
+    """The SBOM's format and version (`SPDX-2.3`, `CycloneDX 1.6`); refuses anything else."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ImageError(f"{path}: missing; the SBOM of the pushed image goes there") from None
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{path}: not a JSON SBOM: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("spdxVersion"), str):
+        if not data.get("packages"):
+            raise ImageError(f"{path}: an SPDX document that lists no packages")
+        return str(data["spdxVersion"])
+    if isinstance(data, dict) and data.get("bomFormat") == "CycloneDX":
+        if not data.get("components"):
+            raise ImageError(f"{path}: a CycloneDX document that lists no components")
+        return f"CycloneDX {data.get('specVersion', '')}".strip()
+    raise ImageError(f"{path}: neither SPDX (spdxVersion) nor CycloneDX (bomFormat) JSON")
+
+
+def attach(settings: ImageSettings, dist: Path) -> list[str]:
+    """List the image record and its SBOM in dist/SHA256SUMS: the release then publishes them.
+
+    Only a record of an image pushed from this very wheel is attached; running it again
+    changes nothing. Returns the names it listed.
+    """
+    wheel = the_wheel(dist, settings.distribution)
+    record = read_record(settings.record)
+    pushed(record, str(settings.record))
+    if record["version"] != wheel.version or record.get("wheel_sha256") != wheel.sha256:
+        raise ImageError(
+            f"{settings.record}: records an image of {record.get('wheel')} "
+            f"(sha256 {record.get('wheel_sha256')}), not of {wheel.path.name} in {dist}"
+        )
+    check_sbom(settings.sbom)
+    sums_path = dist / SUMS
+    sums = read_sums(sums_path)
+    names = []
+    for path in (settings.record, settings.sbom):
+        if path.parent.resolve() != dist.resolve():
+            raise ImageError(f"{path}: release files live in {dist}/, next to {SUMS}")
+        sums[path.name] = file_digest(path)
+        names.append(path.name)
+    write_text(sums_path, "".join(f"{sha}  {name}\n" for name, sha in sorted(sums.items())))
+    return names
 
 
 # --- Command line ---------------------------------------------------------------------
@@ -526,23 +659,38 @@ def _build_main(args: argparse.Namespace, settings: ImageSettings, root: Path) -
 
 def _push_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> int:
     repository = args.repository or default_repository(settings.name, os.environ)
-    record = push(settings.record, repository, tls_verify=not args.no_tls_verify)
+    record, check = push(settings.record, repository, tls_verify=not args.no_tls_verify)
     entry = record["pushed"]
-    gha.set_outputs(entry)
-    gha.add_summary(f"Pushed `{entry['repository']}:{entry['tag']}` as `{entry['reference']}`.")
-    print(f"image: pushed {entry['repository']}:{entry['tag']}\nimage:   {entry['reference']}")
+    if check.action in {"replace", "unknown"}:
+        print(f"::warning title=Image tag::{check.message}")
+    gha.set_outputs({k: entry[k] for k in ("repository", "tag", "digest", "reference")})
+    gha.add_summary(
+        f"Pushed `{entry['repository']}:{entry['tag']}` as `{entry['reference']}`: {check.message}."
+    )
+    print(
+        f"image: pushed {entry['repository']}:{entry['tag']}\nimage:   {entry['reference']}\n"
+        f"image:   {check.message}"
+    )
     return 0
 
 
 def _notes_main(args: argparse.Namespace, settings: ImageSettings, _: Path) -> int:
     record = read_record(settings.record)
-    section = notes_section(record, os.environ.get("GITHUB_REPOSITORY") or None)
+    sbom = settings.sbom.name if settings.sbom.is_file() else None
+    section = notes_section(record, os.environ.get("GITHUB_REPOSITORY") or None, sbom)
     try:
         notes = args.notes.read_text(encoding="utf-8")
     except OSError as exc:
         raise ImageError(f"{args.notes}: cannot read the release notes: {exc}") from None
     write_text(args.notes, with_section(notes, section))
     print(f"image: {args.notes} names {pushed(record, str(settings.record))['reference']}")
+    return 0
+
+
+def _attach_main(args: argparse.Namespace, settings: ImageSettings, root: Path) -> int:
+    dist = root / args.dist
+    names = attach(settings, dist)
+    print(f"image: {dist / SUMS} lists {', '.join(names)}: they are release files now")
     return 0
 
 
@@ -576,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("notes", help="name the pushed image's digest in the release notes")
     n.add_argument("--notes", type=Path, required=True)
     n.set_defaults(func=_notes_main)
+    a = sub.add_parser("attach", help="list image.json and the SBOM in dist/SHA256SUMS")
+    a.add_argument("--dist", default="dist")
+    a.set_defaults(func=_attach_main)
     r = sub.add_parser("resolve", help="the image reference (by digest) of a release")
     r.add_argument("--assets", type=Path, required=True, help="the release's downloaded assets")
     r.add_argument("--version", required=True, help="the release's version, v1.2.0")
