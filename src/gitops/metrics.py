@@ -37,8 +37,12 @@ class MetricInfo:
         values = {k: getattr(words, k) for k in keys} | {k.title(): words.cap(k) for k in keys}
         return template.format(**values)
 
-    def label_for(self, words: Wording | None = None) -> str:
-        return self.text(self.label, words)
+    def label_for(self, words: Wording | None = None, top_fraction: float | None = None) -> str:
+        """The label in the task's words; 'top segment' made concrete ('top 10%') when known."""
+        text = self.text(self.label, words)
+        if top_fraction is not None:
+            text = text.replace("top segment", f"top {100 * top_fraction:g}%")
+        return text
 
     def description_for(self, words: Wording | None = None) -> str:
         return self.text(self.description, words)

@@ -71,7 +71,8 @@ def render(
     out += _bullets("Not for", card.get("not_for"))
     out += _bullets("Limits", card.get("limits"))
     out += _training_data(manifest, quality, data_card, wording)
-    out += _evaluation(manifest["metrics"], ci, test_rows, card, wording)
+    cut = (manifest.get("params") or {}).get("metrics")
+    out += _evaluation(manifest["metrics"], ci, test_rows, card, wording, cut)
     out += _section("Gates at release time", manifest["params"].get("gates"))
     out += _section("Parameters at training time", manifest["params"])
     out += ["## Files", "", "| File | SHA-256 |", "|---|---|"]
@@ -125,6 +126,7 @@ def _evaluation(
     test_rows: int,
     card: dict[str, Any],
     wording: Wording,
+    manifest_metrics_params: dict[str, Any] | None = None,
 ) -> list[str]:
     out = [
         "## Evaluation",
@@ -138,7 +140,8 @@ def _evaluation(
     ]
     for name, value in values.items():
         info = gm.METRICS.get(name)
-        label = info.label_for(wording) if info else name
+        top = (manifest_metrics_params or {}).get("top_fraction")
+        label = info.label_for(wording, top) if info else name
         better = ("higher" if info.higher_is_better else "lower") if info else ""
         lo, hi = ci.get(name, (float("nan"), float("nan")))
         out.append(f"| {label} | {value:.4f} | {lo:.4f} – {hi:.4f} | {better} |")
