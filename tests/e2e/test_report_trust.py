@@ -34,7 +34,7 @@ LEAK_FIELD = """\
 
 def commit(repo: Path, message: str) -> None:
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", message], repo)
+    run(["git", "commit", "-q", "--allow-empty", "-m", message], repo)
 
 
 def make(runner: Runner, repo: Path, *args: str, codes: tuple[int, ...] = (0,)) -> str:

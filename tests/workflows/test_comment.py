@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fake_github import ACTIONS_APP, BOT, FakeGitHub
-from gitops.actions.comment import find_report, is_ours, with_marker
+from gitops.actions.comment import find_report, is_ours, marked, with_marker
 from gitops.actions.github import GitHub, GitHubError, next_link
 from gitops.review.marker import MARKER, has_marker
 from runner import Runner
@@ -121,7 +121,7 @@ def test_an_oversized_body_is_replaced_by_a_note_that_links_the_run(
     assert proc.returncode == 0, proc.stderr
     assert "over GitHub's 65,536" in proc.stderr
     [comment] = github.comments[7]
-    assert f"{70_000 + len(MARKER) + 2:,} characters long" in comment["body"]
+    assert f"{len(marked('x' * 70_000)):,} characters long" in comment["body"]
     assert "https://github.com/acme/churn/actions/runs/4242" in comment["body"]
     assert has_marker(comment["body"])
 

@@ -137,6 +137,31 @@ def metric_rows(
     return rows
 
 
+def readings(base: Snapshot, change: Snapshot) -> dict[str, str]:
+    """Metric → 'better', 'worse' or 'within noise' between two revisions, as the report reads
+    them (same bootstrap, same settings); empty when they cannot be compared (no
+    predictions, other data). The release notes use it, so both say the same thing.
+    """
+    params = change.params or {}
+    _, settings = settings_from(params)
+    if change.metrics is None:
+        return {}
+    new_data = diffs.dataset_differences(base.lock, change.lock, base.params, params)
+    comparison = _compare(base, change, settings, new_data)
+    rows = metric_rows(base.metrics, change.metrics, comparison["intervals"])
+    out = {}
+    for row in rows:
+        iv = row["interval"]
+        read = significance.reading(
+            row["delta"],
+            None if iv is None else significance.Interval(*iv),
+            row["higher_is_better"],
+        )
+        if read is not None:
+            out[row["name"]] = read
+    return out
+
+
 def _name_segment(text: str, top_fraction: float) -> str:
     """'top segment' in a metric's label, made concrete: 'top 10%'."""
     return text.replace("top segment", f"top {100 * top_fraction:g}%")
