@@ -60,7 +60,7 @@ def resolve_base(base: str | None, branch: str, root: Path) -> tuple[str, str]:
     )
 
 
-def _metric_opts(
+def metric_opts(
     params: Mapping[str, Any] | None, fallback: Mapping[str, Any]
 ) -> tuple[float, float]:
     section = (params or {}).get("metrics") or fallback.get("metrics") or {}
@@ -79,8 +79,8 @@ def _compare(
         side = "change" if change.predictions is None else "base"
         return {"mode": "none", "reason": f"no predictions file at the {side}", "intervals": {}}
     params = change.params or {}
-    b = significance.Scored.of(base.predictions, *_metric_opts(base.params, params))
-    c = significance.Scored.of(change.predictions, *_metric_opts(change.params, params))
+    b = significance.Scored.of(base.predictions, *metric_opts(base.params, params))
+    c = significance.Scored.of(change.predictions, *metric_opts(change.params, params))
     start = time.perf_counter()
     result = significance.compare(b, c, settings)
     return {
@@ -219,7 +219,7 @@ def build(
     base_intervals = comparison.pop("base_intervals", {})
     wording = section_or_default(Wording, params.get("wording"))
     rows = metric_rows(base.metrics, change.metrics, intervals, wording)
-    top_fraction = _metric_opts(change.params, params)[1]
+    top_fraction = metric_opts(change.params, params)[1]
     for row in rows:
         row["label"] = _name_segment(row["label"], top_fraction)
     if new_data:  # another dataset: the base's values stand beside, no move is measured
