@@ -168,3 +168,82 @@ def test_the_first_change_on_new_data_judges_floors_and_ceilings_only(
     assert rows["roc_auc"]["base"] is not None
     assert rows["roc_auc"]["delta"] is None
     assert data["recommendation"] is None
+
+
+def test_make_suggest_gates_prints_a_block_and_writes_it_keeping_comments(
+    repo: Path, runner: Runner
+) -> None:
+    before = (repo / "params.yaml").read_bytes()
+    out = make(runner, repo, "suggest-gates")
+    assert (repo / "params.yaml").read_bytes() == before  # printing changes nothing
+    block = yaml.safe_load(out[out.index("# Proposed by") :])
+    floors = block["gates"]["min"]
+    measured = json.loads((repo / "models/metrics.json").read_text())
+    assert set(floors) == {"roc_auc", "average_precision", "top_positives_caught"}
+    assert all(floors[m] < measured[m] for m in floors)
+
+    make(runner, repo, "suggest-gates", "WRITE=1")
+    text = (repo / "params.yaml").read_text()
+    assert "# Merge gates, decided by `make report` on every pull request" in text
+    assert yaml.safe_load(text)["gates"]["min"] == floors
+    assert yaml.safe_load(text)["gates"]["max_regression"] == block["gates"]["max_regression"]
+    make(runner, repo, "check-lock")  # no stage reads the gates: nothing to reproduce
+
+
+PERSIAN = "ارزش مشتری برای اپراتور 🚀 "  # 26 characters, 47 UTF-8 bytes
+
+
+def test_a_persian_report_fits_by_characters_from_report_to_artifact_to_comment(
+    repo: Path, runner: Runner, tmp_path: Path
+) -> None:
+    from fake_github import FakeGitHub
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["deploy"]["notes"] = {f"n{i:03d}": PERSIAN * 2 for i in range(420)}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    commit(repo, "Notes for the operators, in Persian")
+    text, data = report(runner, repo, 0)
+    assert data["omitted"] == []  # whole: nothing was cut
+    assert len(text) <= 60_000 < len(text.encode())  # the old byte limit would refuse it
+
+    head = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    folder = tmp_path / "artifact"
+    folder.mkdir()
+    meta = {"schema": 1, "event": "pull_request", "pr_number": 7, "head_sha": head}
+    (folder / "ci_metadata.json").write_text(json.dumps(meta))
+    for name in ("pr_report.md", "pr_report.json"):
+        shutil.copy2(repo / "reports" / name, folder / name)
+    python3 = shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3"
+    job = runner.for_event("workflow_run", {}).with_env(
+        PYTHONPATH=str(Path(__file__).parents[2] / "src"), PATH="/usr/bin:/bin"
+    )
+    body = tmp_path / "comment.md"
+    url = "https://github.com/acme/churn/actions/runs/4242"
+    verify = ["verify", "--dir", str(folder), "--head-sha", head, "--comment", str(body)]
+    proc = job.run(
+        [python3, "-m", "gitops.actions.artifact", *verify, "--conclusion", "success",
+         "--run-url", url],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert body.read_text(encoding="utf-8") == text
+
+    github = FakeGitHub()
+    github.add_pull(7, head)
+    with github.serve():
+        post = ["post", "--pr", "7", "--body", str(body), "--head-sha", head]
+        proc = job.with_env(**github.env()).run(
+            [python3, "-m", "gitops.actions.comment", *post, "--head-repo", github.repo],
+            tmp_path,
+        )
+    assert proc.returncode == 0, proc.stderr
+    [comment] = github.comments[7]
+    assert comment["body"] == text
+
+    # Twice the notes: over the report's cut, so the params table is left out, and it says so.
+    params["deploy"]["notes"] = {f"n{i:04d}": PERSIAN * 2 for i in range(1200)}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    commit(repo, "More notes")
+    text, data = report(runner, repo, 0)
+    assert "params" in data["omitted"]
+    assert len(text) <= 60_000
