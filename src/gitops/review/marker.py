@@ -5,10 +5,13 @@ Standard library only (nothing at all): the comment workflow imports it with a b
 
 MARKER = "<!-- gitops-report -->"
 
-#: GitHub refuses an issue comment body longer than this ("body is too long (maximum is
-#: 65536 characters)", HTTP 422). It counts characters (Unicode code points, what Python's
-#: `len` counts on a str), not UTF-8 bytes: a Persian letter or an emoji is one character
-#: but two to four bytes. The report's cut, the artifact check and the poster all count so.
+#: GitHub refuses a long issue comment body with HTTP 422, "body is too long (maximum is
+#: 65536 characters)". Measured from outside (github.com/dead-claudia/github-limits), what
+#: it enforces is 262,144 bytes of UTF-8, which is 65,536 characters only when each takes
+#: four bytes. Counting characters (Unicode code points, what `len` counts on a str) up to
+#: 65,536 is safe under either reading, as no character takes more than four bytes: a
+#: Persian letter is one character and two bytes, an emoji one character and four. The
+#: report's cut, the artifact check and the poster all count so.
 MAX_COMMENT_CHARS = 65_536
 
 
