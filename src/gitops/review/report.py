@@ -149,17 +149,9 @@ def readings(base: Snapshot, change: Snapshot) -> dict[str, str]:
     new_data = diffs.dataset_differences(base.lock, change.lock, base.params, params)
     comparison = _compare(base, change, settings, new_data)
     rows = metric_rows(base.metrics, change.metrics, comparison["intervals"])
-    out = {}
-    for row in rows:
-        iv = row["interval"]
-        read = significance.reading(
-            row["delta"],
-            None if iv is None else significance.Interval(*iv),
-            row["higher_is_better"],
-        )
-        if read is not None:
-            out[row["name"]] = read
-    return out
+    return {
+        r["name"]: r["direction"] or "within noise" for r in rows if r["significant"] is not None
+    }
 
 
 def _name_segment(text: str, top_fraction: float) -> str:
