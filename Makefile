@@ -239,6 +239,12 @@ openapi: install ## Regenerate docs/openapi.json, the HTTP contract of the model
 report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
 	$(RUN) gitops.review.report $(if $(BASE),--base "$(BASE)")
 
+WRITE ?= 0
+
+.PHONY: suggest-gates
+suggest-gates: install ## Propose gates.min floors and max_regression allowances from this run's intervals (WRITE=1: into params.yaml)
+	$(RUN) gitops.review.suggest $(if $(filter 1 true yes,$(WRITE)),--write)
+
 .PHONY: bench-report
 bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
 	$(BIN)/python tests/benchmarks/bench_report.py

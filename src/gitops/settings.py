@@ -179,13 +179,17 @@ class GatesSettings(Section):
     max: dict[str, float] = {}
     max_regression: dict[str, float] = {}
     stale_results: Literal["fail", "warn"] = "fail"
+    # Too good to be true: leakage suspects, a near-perfect value or an implausible leap.
+    suspicious: Literal["fail", "warn"] = "fail"
+    too_good: dict[str, float] = {"roc_auc": 0.999, "average_precision": 0.999}
+    max_leap: float = Field(5.0, gt=0)  # improvement / half-width of the base's interval
 
 
 class ReportSettings(Section):
     base_branch: str = "main"
     output: str = "reports/pr_report.md"
     json_path: str = Field("reports/pr_report.json", alias="json")
-    max_chars: int = 60_000
+    max_chars: int = Field(60_000, ge=1_000, le=65_536)  # characters, as GitHub counts them
     metric_tolerance: float = 1e-6
     resamples: int = Field(1000, ge=2)
     max_resample_rows: int = 20_000_000

@@ -130,19 +130,33 @@ def test_weaker_model_fails_also_from_a_depth_2_clone_of_the_merge_commit(
 
 
 @pytest.mark.slow
-def test_data_change_is_shown_and_compared_unpaired(branch: Path) -> None:
+def test_a_changed_raw_file_is_new_data_shown_side_by_side(branch: Path) -> None:
     raw = sample.raw_path(branch)
     lines = raw.read_text().splitlines(keepends=True)
     raw.write_text("".join(lines[:1] + lines[1:-400]))
     repro(branch)
     commit_all(branch, "drop the last 400 raw rows")
     _, text, data = report(branch)
-    assert data["comparison"]["mode"] == "unpaired"
-    assert "unpaired" in text
+    assert data["comparison"]["mode"] == "new data"
+    assert data["new_data"][0].startswith("raw data `data/raw/")
+    assert "🆕 **New data.**" in text
     rows = data["data"]["summary"]["rows_in"]
     assert rows["change"] == rows["base"] - 400
     assert data["data"]["changed"]
     assert "The data changed." in text
+    assert all(m["interval"] is None and m["base"] is not None for m in data["metrics"])
+
+
+@pytest.mark.slow
+def test_a_new_split_of_the_same_data_is_compared_unpaired(branch: Path) -> None:
+    set_params(branch, **{"split.test_size": 0.25})
+    repro(branch)
+    commit_all(branch, "a larger test set")
+    _, text, data = report(branch)
+    assert data["comparison"]["mode"] == "unpaired"
+    assert data["new_data"] == []
+    assert "unpaired" in text
+    assert not data["data"]["changed"]
     assert all(m["interval"] is not None for m in data["metrics"])
 
 

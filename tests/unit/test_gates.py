@@ -42,6 +42,10 @@ def test_parse_reads_every_kind_and_the_stale_mode() -> None:
         ({"max_regression": {"roc_auc": -0.1}}, "must be >= 0"),
         ({"floor": {"roc_auc": 0.9}}, "unknown key(s) under gates: floor"),
         ({"stale_results": "ignore"}, "gates.stale_results must be one of"),
+        ({"suspicious": "ignore"}, "gates.suspicious must be one of"),
+        ({"too_good": {"roc_aux": 0.999}}, "gates.too_good.roc_aux is not a metric"),
+        ({"too_good": [0.999]}, "gates.too_good must map metric names to numbers"),
+        ({"max_leap": 0}, "gates.max_leap must be a number > 0"),
         ({"min": [0.9]}, "gates.min must map metric names to numbers"),
     ],
 )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from gitops.metrics import METRICS
@@ -20,6 +22,7 @@ from gitops.release.version import (
     model_md5,
     skip_taken,
 )
+from support import ROOT
 
 SECTION: dict[str, Any] = {
     "artifact": "churn",
@@ -168,13 +171,15 @@ def test_config_section_missing() -> None:
         ReleaseConfig.from_params({})
 
 
-def test_metric_deltas_follow_each_metrics_direction() -> None:
-    old = {"roc_auc": 0.90, "log_loss": 0.30, "recall": 0.5}
-    new = {"roc_auc": 0.92, "log_loss": 0.35, "recall": 0.50001, "extra": 1.0}
-    rows = metrics_table(old, new, "1.0.0", "1.1.0")
+def test_metric_moves_carry_the_report_s_reading_and_no_claim_without_one() -> None:
+    old = {"roc_auc": 0.90, "log_loss": 0.30, "recall": 0.5, "f1": 0.7}
+    new = {"roc_auc": 0.92, "log_loss": 0.35, "recall": 0.50001, "f1": 0.71, "extra": 1.0}
+    readings = {"roc_auc": "within noise", "log_loss": "worse"}
+    rows = metrics_table(old, new, "1.0.0", "1.1.0", readings=readings)
     assert rows[0] == "| Metric | v1.0.0 | v1.1.0 | Change |"
-    assert f"| {METRICS['roc_auc'].label} | 0.9000 | 0.9200 | +0.0200 (better) |" in rows
+    assert f"| {METRICS['roc_auc'].label} | 0.9000 | 0.9200 | +0.0200 (within noise) |" in rows
     assert f"| {METRICS['log_loss'].label} | 0.3000 | 0.3500 | +0.0500 (worse) |" in rows
+    assert f"| {METRICS['f1'].label} | 0.7000 | 0.7100 | +0.0100 |" in rows
     assert f"| {METRICS['recall'].label} | 0.5000 | 0.5000 | no change |" in rows
     assert rows[-1] == "| extra | — | 1.0000 | — |"
 
@@ -190,6 +195,7 @@ def test_notes_and_outputs() -> None:
         new_metrics={"roc_auc": 0.95},
         wheel="churn_model-1.1.0-py3-none-any.whl",
         wheel_sha256="0" * 64,
+        readings={"roc_auc": "better"},
     )
     assert text.startswith("# churn v1.1.0\n\n**Minor release")
     assert "previous release churn@v1.0.0 (commit eeeeeeeeeeee)" in text
@@ -230,3 +236,25 @@ def test_withdrawn_versions_are_never_reused() -> None:
     moved = skip_taken(d, {"1.0.0", "1.1.0", "1.1.1"})
     assert moved.version == "1.1.2"
     assert moved.reasons[-1] == "v1.1.0, v1.1.1 used before by a withdrawn registration, so v1.1.2"
+
+
+def test_readings_of_a_noisy_twin_and_a_broken_model_on_the_real_predictions() -> None:
+    """The release notes' readings are the review report's: same bootstrap, same words."""
+    from gitops.review.report import readings
+    from gitops.review.snapshot import from_workspace
+
+    base = from_workspace(ROOT)
+    assert base.predictions is not None
+    rng = np.random.default_rng(3)
+    twin = replace(base, predictions=base.predictions.assign(
+        score=np.clip(base.predictions["score"] + rng.normal(0, 1e-4, len(base.predictions)), 0, 1)
+    ))  # fmt: skip
+    twin.metrics = {k: v + 1e-5 for k, v in (base.metrics or {}).items()}
+    read = readings(base, twin)
+    assert read["roc_auc"] == "within noise"
+    assert "better" not in read.values()
+    broken = replace(
+        base, predictions=base.predictions.assign(score=rng.uniform(size=len(base.predictions)))
+    )
+    broken.metrics = {k: v - 0.3 for k, v in (base.metrics or {}).items()}
+    assert readings(base, broken)["roc_auc"] == "worse"

@@ -11,8 +11,9 @@ import pytest
 from gitops.curves import all_curves
 from gitops.metrics import METRICS, point
 from gitops.review import charts, render
-from gitops.review.report import build
+from gitops.review.report import build, recommendation
 from gitops.review.snapshot import Snapshot
+from gitops.settings import Wording
 
 PARAMS = {
     "train": {"model": "hist_gradient_boosting", "seed": 42},
@@ -196,3 +197,92 @@ def test_number_formats() -> None:
     assert render.delta("roc_auc", 0.00123) == "+0.0012"
     assert render.interval("roc_auc", [-0.004, 0.001]) == "−0.0040 to +0.0010"
     assert render.value("roc_auc", None) == "—"
+
+
+def test_leakage_suspects_in_the_data_summary_fail_the_suspicious_gate() -> None:
+    change = snapshot(0.8, 2)
+    change.quality = QUALITY | {
+        "leakage": {
+            "measure": "ROC AUC of the field alone",
+            "threshold": 0.98,
+            "suspects": [{"field": "outcome_flag", "value": 1.0, "detail": "equals the label"}],
+        }
+    }
+    report, plots = make(snapshot(0.8, 1), change)
+    text, _ = render.render(report, plots, 60_000)
+    assert report["verdict"] == "fail"
+    assert report["failing"] == ["Nothing looks too good to be true"]
+    assert text.splitlines()[0] == "## ❌ 1 gate failed: Too good to be true"
+    assert "leakage suspect `outcome_flag`: ROC AUC of the field alone 1" in text
+    warned = snapshot(0.8, 2, PARAMS | {"gates": PARAMS["gates"] | {"suspicious": "warn"}})
+    warned.quality = change.quality
+    report, plots = make(snapshot(0.8, 1), warned)
+    line = render.render(report, plots, 60_000)[0].splitlines()[0]
+    assert line.startswith("## ✅ All gates pass")
+    assert line.endswith("⚠️ warning: Too good to be true")
+
+
+def test_a_near_perfect_change_and_an_implausible_leap_are_suspicious() -> None:
+    report, _ = make(snapshot(3.0, 1), snapshot(0.01, 2))  # weak base, a perfect change
+    reasons = report["suspicious"]
+    assert any(r.startswith("ROC AUC is 1.0000, at or above 0.999") for r in reasons), reasons
+    assert any("times the half-width of the base's interval" in r for r in reasons), reasons
+    quiet, _ = make(snapshot(0.8, 1), snapshot(0.8, 2))
+    assert quiet["suspicious"] == []
+    assert next(g for g in quiet["gates"] if g["id"] == "suspicious")["verdict"] == "pass"
+
+
+def test_the_recommendation_says_when_nothing_improved_or_names_the_trade_off() -> None:
+    report, plots = make(snapshot(0.5, 1), snapshot(2.0, 2))  # clearly worse everywhere
+    text, _ = render.render(report, plots, 60_000)
+    worse = [m["label"] for m in report["metrics"] if m["direction"] == "worse"]
+    assert worse
+    line = text.splitlines()[2]
+    assert line.startswith(f"**No metric improved significantly; {len(worse)} got worse (")
+    assert line.endswith("— no reason to merge this as a model change.**")
+    rows = [
+        {"label": "Recall", "direction": "better"},
+        {"label": "Precision", "direction": "worse"},
+        {"label": "F1", "direction": None},
+    ]
+    trade = recommendation(rows, Wording(population="borrowers"))
+    assert trade == (
+        "Trade-off: significantly better on Recall, significantly worse on Precision — merge "
+        "only if that trade is what the borrowers need."
+    )
+    assert recommendation([{"label": "Recall", "direction": "better"}]) is None
+
+
+def test_observed_ranges_show_as_a_line_or_a_table_of_what_moved() -> None:
+    base, change = snapshot(0.8, 1), snapshot(0.8, 2)
+    ranges = {"age": {"min": 18, "max": 90, "bound_max": 120, "beyond_training": 0}}
+    base.quality = QUALITY | {"ranges": ranges}
+    change.quality = QUALITY | {"ranges": ranges}
+    text, _ = render.render(*make(base, change), 60_000)
+    assert "Observed ranges of 1 field(s) unchanged." in text
+    change.quality = QUALITY | {
+        "ranges": {"age": {"min": 18, "max": 130, "bound_max": 120, "beyond_training": 7}}
+    }
+    text, _ = render.render(*make(base, change), 60_000)
+    assert "| `age` | 18 to 90 (bound 120); beyond training 0 | 18 to 130 (bound 120); " in text
+    assert "beyond training 7 |" in text
+    older = snapshot(0.8, 1)  # a base from before the summary had ranges
+    text, _ = render.render(*make(older, change), 60_000)
+    assert "| `age` | — | 18 to 130" in text
+
+
+def test_a_base_on_other_data_is_shown_but_not_compared() -> None:
+    base, change = snapshot(0.5, 1), snapshot(2.0, 2)
+    dep = {"path": "data/raw/x.csv", "md5": "a" * 32}
+    base.lock = {"stages": {"validate": {"cmd": "v", "deps": [dep]}}}
+    change.lock = {"stages": {"validate": {"cmd": "v", "deps": [dep | {"md5": "b" * 32}]}}}
+    base.params = change.params = PARAMS | {"data": {"raw": "data/raw/x.csv"}}
+    report, plots = make(base, change)
+    text, _ = render.render(report, plots, 60_000)
+    assert report["comparison"]["mode"] == "new data"
+    assert report["new_data"] == ["raw data `data/raw/x.csv` (md5 aaaaaaaa → bbbbbbbb)"]
+    assert "🆕 **New data.**" in text
+    regression = [g for g in report["gates"] if g["id"].startswith("max_regression.")]
+    assert {g["verdict"] for g in regression} == {"skip"}
+    assert all(m["delta"] is None and m["base"] is not None for m in report["metrics"])
+    assert report["recommendation"] is None

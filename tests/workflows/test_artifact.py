@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitops.actions.artifact import (
-    MAX_REPORT_BYTES,
+    MAX_REPORT_CHARS,
     ArtifactError,
     comment_body,
     confirm_pull,
@@ -84,10 +84,23 @@ def test_metadata_must_describe_the_run_github_reported(
         verify_artifact(artifact(tmp_path / "a", meta=meta), run_head_sha=HEAD)
 
 
-def test_oversized_report_is_refused(tmp_path: Path) -> None:
-    root = artifact(tmp_path / "a", report="x" * (MAX_REPORT_BYTES + 1))
-    with pytest.raises(ArtifactError, match=r"pr_report\.md: 60001 bytes"):
-        verify_artifact(root, run_head_sha=HEAD)
+def test_the_report_limit_counts_characters_not_bytes(tmp_path: Path) -> None:
+    persian = "گزارش مدل 🚀 " * (MAX_REPORT_CHARS // 12)  # 12 characters, 26 UTF-8 bytes
+    assert len(persian) <= MAX_REPORT_CHARS < len(persian.encode())
+    verified = verify_artifact(artifact(tmp_path / "a", report=persian), run_head_sha=HEAD)
+    assert verified.report == persian
+    assert verified.too_long is None
+
+
+def test_an_over_long_report_becomes_a_note_that_links_the_run(tmp_path: Path) -> None:
+    root = artifact(tmp_path / "a", report="🚀" * (MAX_REPORT_CHARS + 1))
+    verified = verify_artifact(root, run_head_sha=HEAD)
+    assert (verified.report, verified.too_long) == (None, MAX_REPORT_CHARS + 1)
+    url = "https://github.com/acme/churn/actions/runs/4242"
+    body = comment_body(verified, conclusion="success", run_url=url)
+    assert f"{MAX_REPORT_CHARS + 1:,} characters long, over GitHub's 65,536" in body
+    assert url in body
+    assert has_marker(body)
 
 
 def test_oversized_artifact_is_refused(tmp_path: Path) -> None:

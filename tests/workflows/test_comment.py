@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from fake_github import ACTIONS_APP, BOT, FakeGitHub
-from gitops.actions.comment import find_report, is_ours, with_marker
+from gitops.actions.comment import find_report, is_ours, marked, with_marker
 from gitops.actions.github import GitHub, GitHubError, next_link
-from gitops.review.marker import MARKER
+from gitops.review.marker import MARKER, has_marker
 from runner import Runner
 from support import ROOT
 
@@ -114,13 +114,16 @@ def test_a_pr_number_of_another_repository_is_refused(github: FakeGitHub, runner
     assert github.comments[7] == []
 
 
-def test_an_oversized_body_is_refused_before_any_request(
+def test_an_oversized_body_is_replaced_by_a_note_that_links_the_run(
     github: FakeGitHub, runner: Runner
 ) -> None:
     proc = post(github, runner, "x" * 70_000)
-    assert proc.returncode == 2
-    assert "over GitHub's 65536" in proc.stderr
-    assert github.requests == []
+    assert proc.returncode == 0, proc.stderr
+    assert "over GitHub's 65,536" in proc.stderr
+    [comment] = github.comments[7]
+    assert f"{len(marked('x' * 70_000)):,} characters long" in comment["body"]
+    assert "https://github.com/acme/churn/actions/runs/4242" in comment["body"]
+    assert has_marker(comment["body"])
 
 
 def test_api_errors_name_the_request_and_github_s_message(

@@ -24,14 +24,17 @@ from typing import Any
 
 from gitops import gha
 from gitops.files import write_text
-from gitops.review.marker import MARKER
+from gitops.review.marker import MARKER, MAX_COMMENT_CHARS, too_long_body
 
 METADATA = "ci_metadata.json"
 REPORT = "pr_report.md"
 REPORT_JSON = "pr_report.json"
 ALLOWED = frozenset({METADATA, REPORT, REPORT_JSON})
-# GitHub rejects comment bodies over 65,536 characters; leave room for the run's note.
-MAX_REPORT_BYTES = 60_000
+# GitHub rejects comment bodies over 65,536 characters (code points, not bytes); leave room
+# for the note above the report when the run failed.
+MAX_REPORT_CHARS = MAX_COMMENT_CHARS - 1_000
+#: UTF-8 spends at most 4 bytes on a character: a file larger than this cannot fit anyway.
+UTF8_MAX = 4
 MAX_METADATA_BYTES = 4_096
 MAX_TOTAL_BYTES = 1_048_576
 SHA_RE = re.compile(r"[0-9a-f]{40}")
@@ -47,6 +50,8 @@ class Verified:
     pr_number: int
     head_sha: str
     report: str | None
+    #: Characters of a report too long to post (its text is then dropped), else None.
+    too_long: int | None = None
 
 
 def _regular_files(root: Path) -> dict[str, int]:
@@ -103,10 +108,14 @@ def verify_artifact(
     root: Path,
     *,
     run_head_sha: str,
-    max_report_bytes: int = MAX_REPORT_BYTES,
+    max_report_chars: int = MAX_REPORT_CHARS,
     max_total_bytes: int = MAX_TOTAL_BYTES,
 ) -> Verified:
-    """Accept the artifact only if it is what our CI writes, for the commit GitHub ran."""
+    """Accept the artifact only if it is what our CI writes, for the commit GitHub ran.
+
+    A report over `max_report_chars` characters is not an error of the artifact: it is
+    accepted without its text, so the comment can say it was too long and link the run.
+    """
     sizes = _regular_files(root)
     total = sum(sizes.values())
     if total > max_total_bytes:
@@ -118,9 +127,11 @@ def verify_artifact(
         raise ArtifactError(
             f"{METADATA}: head_sha {head} is not the commit the workflow run built ({run_head_sha})"
         )
-    report = _read_text(root, REPORT, max_report_bytes) if REPORT in sizes else None
+    report = _read_text(root, REPORT, max_total_bytes) if REPORT in sizes else None
     if REPORT_JSON in sizes:
         _read_text(root, REPORT_JSON, max_total_bytes)
+    if report is not None and len(report) > max_report_chars:
+        return Verified(pr_number=pr, head_sha=head, report=None, too_long=len(report))
     return Verified(pr_number=pr, head_sha=head, report=report)
 
 
@@ -130,6 +141,10 @@ def comment_body(verified: Verified, *, conclusion: str, run_url: str) -> str:
     The report job does not wait for the tests, so a report can stand next to a failed run:
     the comment then says, above the report, that the run failed and where to look.
     """
+    if verified.too_long is not None:
+        return too_long_body(
+            verified.too_long, run_url, f"The report for `{verified.head_sha[:12]}`"
+        )
     if verified.report is None:
         return (
             "## Model report\n\n"
@@ -178,7 +193,7 @@ def _verify_main(args: argparse.Namespace) -> int:
         return 2
     try:
         verified = verify_artifact(
-            args.dir, run_head_sha=args.head_sha, max_report_bytes=args.max_report_bytes
+            args.dir, run_head_sha=args.head_sha, max_report_chars=args.max_report_chars
         )
     except (ArtifactError, OSError) as exc:
         print(f"error: artifact rejected: {exc}", file=sys.stderr)
@@ -203,7 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--comment", type=Path, required=True)
     v.add_argument("--conclusion", default="failure")
     v.add_argument("--run-url", default="")
-    v.add_argument("--max-report-bytes", type=int, default=MAX_REPORT_BYTES)
+    v.add_argument(
+        "--max-report-chars",
+        type=int,
+        default=MAX_REPORT_CHARS,
+        help="characters, as GitHub counts",
+    )
     v.set_defaults(func=_verify_main)
     args = parser.parse_args(argv)
     return int(args.func(args))

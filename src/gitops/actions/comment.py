@@ -18,6 +18,7 @@ pull request's code or dependencies.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -28,10 +29,10 @@ from typing import Any
 from gitops import gha
 from gitops.actions.artifact import REPO_RE, SHA_RE, ArtifactError, confirm_pull
 from gitops.actions.github import GitHub, GitHubError
-from gitops.review.marker import MARKER, has_marker
+from gitops.review.marker import MARKER, MAX_COMMENT_CHARS, has_marker, too_long_body
 
 BOT = "github-actions[bot]"  # who GITHUB_TOKEN writes as
-MAX_BODY_CHARS = 65_536  # GitHub refuses longer comment bodies (422)
+MAX_BODY_CHARS = MAX_COMMENT_CHARS  # characters (code points); GitHub refuses more (422)
 LOGIN_RE = re.compile(r"[A-Za-z0-9-]+(\[bot\])?")
 
 
@@ -69,13 +70,30 @@ def find_report(comments: Iterable[dict[str, Any]], author: str) -> tuple[dict |
     return ours, ignored
 
 
-def with_marker(body: str) -> str:
-    """The body as posted: the marker line appended when absent, within GitHub's size limit."""
-    if not has_marker(body):
-        body = body.rstrip("\n") + "\n\n" + MARKER + "\n"
+def with_marker(body: str, run_url: str | None = None) -> str:
+    """The body as posted: the marker line appended when absent, within GitHub's size limit.
+
+    A body over the limit becomes a short comment that says so and links the run: the PR
+    then still learns that a report exists and where, instead of getting nothing.
+    """
+    body = marked(body)
     if len(body) > MAX_BODY_CHARS:
-        raise ValueError(f"comment body: {len(body)} characters, over GitHub's {MAX_BODY_CHARS}")
+        return too_long_body(len(body), run_url)
     return body
+
+
+def marked(body: str) -> str:
+    """The body with the marker line appended when absent."""
+    return body if has_marker(body) else body.rstrip("\n") + "\n\n" + MARKER + "\n"
+
+
+def run_url(environ: dict[str, str] | None = None) -> str | None:
+    """This workflow run's page, from the variables every Actions step has."""
+    env = os.environ if environ is None else environ
+    keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    if all(env.get(k) for k in keys):
+        return "{}/{}/actions/runs/{}".format(*(env[k] for k in keys))
+    return None
 
 
 def upsert(api: GitHub, pr: int, body: str, author: str = BOT) -> Posted:
@@ -102,7 +120,14 @@ def _post_main(args: argparse.Namespace) -> int:
         print("error: --head-repo must be owner/name and --head-sha a commit SHA", file=sys.stderr)
         return 2
     try:
-        body = with_marker(args.body.read_text(encoding="utf-8"))
+        full = marked(args.body.read_text(encoding="utf-8"))
+        body = with_marker(full, run_url())
+        if body != full:
+            print(
+                f"warning: {args.body}: {len(full):,} characters, over GitHub's "
+                f"{MAX_BODY_CHARS:,}; posting a note that links the run instead",
+                file=sys.stderr,
+            )
         api = GitHub.from_env()
         pull = api.get(api.repo_path("pulls", args.pr))
         if not isinstance(pull, dict):

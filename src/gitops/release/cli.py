@@ -42,6 +42,8 @@ from gitops.release.version import (
     skip_taken,
     strip_v,
 )
+from gitops.review.report import readings
+from gitops.review.snapshot import from_git
 from gitops.settings import Wording, section_or_default
 
 LOCK = "dvc.lock"
@@ -171,6 +173,17 @@ def read_metrics(repo: Path, commit: str, path: str) -> dict[str, Any] | None:
     return data
 
 
+def readings_between(repo: Path, previous: str | None, commit: str) -> dict[str, str] | None:
+    """The review report's reading of each metric's move since the previous release."""
+    if not previous:
+        return None
+    try:
+        return readings(from_git(previous, repo), from_git(commit, repo))
+    except (ValueError, KeyError, git.GitError) as err:
+        print(f"warning: release notes without significance: {err}", file=sys.stderr)
+        return None
+
+
 def wording_at(repo: Path, commit: str) -> Wording:
     """The task's wording (params.yaml `wording:`) at the released commit."""
     text = git.show_text(commit, "params.yaml", repo) or ""
@@ -268,6 +281,7 @@ def cmd_publish(
         wheel=checked.path.name if checked else None,
         wheel_sha256=checked.sha256 if checked else None,
         wording=wording_at(repo, plan.commit),
+        readings=readings_between(repo, plan.previous_commit, plan.commit),
     )
     write_text(repo / config.notes, notes)
     print(f"Release notes: {config.notes}", file=sys.stderr)

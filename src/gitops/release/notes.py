@@ -29,17 +29,18 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _change(name: str, old: float | None, new: float | None) -> str:
+def _change(name: str, old: float | None, new: float | None, reading: str | None = None) -> str:
+    """The move and, when the bootstrap could judge it, the review report's reading of it.
+
+    Without a reading (no test predictions at one release, or other data) the sign of a
+    move says nothing about whether it is real, so no 'better' or 'worse' is claimed.
+    """
     if old is None or new is None:
         return "—"
     delta = new - old
     if abs(delta) < TOLERANCE:
         return "no change"
-    info = METRICS.get(name)
-    if info is None:
-        return f"{delta:+.4f}"
-    better = (delta > 0) == info.higher_is_better
-    return f"{delta:+.4f} ({'better' if better else 'worse'})"
+    return f"{delta:+.4f}" + (f" ({reading})" if reading else "")
 
 
 def metrics_table(
@@ -48,8 +49,12 @@ def metrics_table(
     previous: str | None,
     version: str,
     wording: Wording | None = None,
+    readings: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Markdown rows: every known metric in registry order, then any extra keys."""
+    """Markdown rows: every known metric in registry order, then any extra keys.
+
+    `readings` are the review report's significance per metric (`review.report.readings`).
+    """
     old = renamed(dict(old)) if old is not None else None  # type: ignore[arg-type]
     names = [n for n in METRICS if n in new or (old and n in old)]
     names += sorted(k for k in {*new, *(old or {})} if k not in METRICS)
@@ -64,7 +69,8 @@ def metrics_table(
         before, after = _number(old.get(name)), _number(new.get(name))
         lines.append(
             f"| {label(name, wording)} | {'—' if before is None else f'{before:.4f}'} | "
-            f"{'—' if after is None else f'{after:.4f}'} | {_change(name, before, after)} |"
+            f"{'—' if after is None else f'{after:.4f}'} | "
+            f"{_change(name, before, after, (readings or {}).get(name))} |"
         )
     return lines
 
@@ -80,6 +86,7 @@ def render(
     wheel: str | None,
     wheel_sha256: str | None,
     wording: Wording | None = None,
+    readings: Mapping[str, str] | None = None,
 ) -> str:
     """dist/RELEASE_NOTES.md for a decision that is due."""
     if decision.version is None:
@@ -96,7 +103,13 @@ def render(
     lines += ["## Why this version", ""]
     lines += [f"- {reason}" for reason in decision.reasons]
     lines += ["", f"## Metrics on the held-out test set (`{metrics_path}`)", ""]
-    lines += metrics_table(old_metrics, new_metrics, decision.previous, version, wording)
+    lines += metrics_table(old_metrics, new_metrics, decision.previous, version, wording, readings)
+    if old_metrics is not None and readings:
+        lines += [
+            "",
+            "Within noise: the bootstrap interval of the change contains zero (as in the "
+            "review report), so the move may not be real.",
+        ]
     if old_metrics is None and decision.previous is not None:
         lines += ["", f"The previous release has no `{metrics_path}`; nothing to compare."]
     lines += ["", "## Install and promote", ""]

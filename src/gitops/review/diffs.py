@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from gitops import dvclock
+
 #: Params whose change alters the merge policy rather than the model.
 POLICY_PREFIXES = ("gates.",)
 
@@ -79,6 +81,7 @@ def data_changes(
         for c in list(cols_b) + [c for c in cols_a if c not in cols_b]
         if cols_a.get(c) != cols_b.get(c)
     ]
+    ranges = range_changes(base_q.get("ranges"), change_q.get("ranges"))
     findings_a = list(base_q.get("findings") or [])
     findings_b = list(change_q.get("findings") or [])
     return {
@@ -88,6 +91,7 @@ def data_changes(
         "schema": schema if base is not None else [],
         "findings_new": [f for f in findings_b if f not in findings_a],
         "findings_gone": [f for f in findings_a if f not in findings_b],
+        "ranges": ranges,
         "changed": base is not None
         and (
             any(v["base"] != v["change"] for v in summary.values())
@@ -95,3 +99,72 @@ def data_changes(
             or drops_a != drops_b
         ),
     }
+
+
+def range_changes(base: Any, change: Any) -> list[dict[str, Any]]:
+    """Per field, the observed range and counts of values that are valid but unusual.
+
+    quality.json's `ranges` (absent in older summaries: nothing to show) gives each field's
+    observed `min`, `max` and plausibility bound `bound_max`, plus any per-field counts;
+    `counts` holds every number besides those three, e.g. values beyond the bound.
+    """
+    base = base if isinstance(base, Mapping) else {}
+    change = change if isinstance(change, Mapping) else {}
+    shape = ("min", "max", "bound_max")
+    rows = []
+    for field in list(change) + [f for f in base if f not in change]:
+        a, b = base.get(field), change.get(field)
+        a = a if isinstance(a, Mapping) else None
+        b = b if isinstance(b, Mapping) else None
+
+        def counts(entry: Mapping[str, Any] | None) -> dict[str, Any]:
+            return {
+                k: v
+                for k, v in (entry or {}).items()
+                if k not in shape and isinstance(v, int | float) and not isinstance(v, bool)
+            }
+
+        rows.append(
+            {
+                "field": str(field),
+                "base": None if a is None else {k: a.get(k) for k in shape} | counts(a),
+                "change": None if b is None else {k: b.get(k) for k in shape} | counts(b),
+                "changed": a != b,
+            }
+        )
+    return rows
+
+
+def dataset_differences(
+    base_lock: Mapping[str, Any] | None,
+    change_lock: Mapping[str, Any] | None,
+    base_params: Mapping[str, Any] | None,
+    change_params: Mapping[str, Any] | None,
+    stage: str = "validate",
+) -> list[str]:
+    """How the data two revisions scored differs: the raw file or the contract, by md5.
+
+    Read from the `validate` stage's dependencies in each revision's dvc.lock, for the
+    paths each revision's own params.yaml names (`data.raw`, `data.contract`). Empty when
+    both are the same, or when a revision has no lock to tell (then nothing is claimed).
+    """
+    if not base_lock or not change_lock:
+        return []
+    try:
+        old = dvclock.from_mapping(base_lock).stages.get(stage)
+        new = dvclock.from_mapping(change_lock).stages.get(stage)
+    except dvclock.LockError:
+        return []
+    if old is None or new is None:
+        return []
+    out = []
+    for key, what in (("raw", "raw data"), ("contract", "data contract")):
+        path_a = ((base_params or {}).get("data") or {}).get(key)
+        path_b = ((change_params or {}).get("data") or {}).get(key)
+        md5_a = next((d.md5 for d in old.deps if d.path == path_a), None)
+        md5_b = next((d.md5 for d in new.deps if d.path == path_b), None)
+        if md5_a is None or md5_b is None or md5_a == md5_b:
+            continue
+        where = path_b if path_a == path_b else f"{path_a} → {path_b}"
+        out.append(f"{what} `{where}` (md5 {md5_a[:8]} → {md5_b[:8]})")
+    return out

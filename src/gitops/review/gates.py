@@ -4,6 +4,12 @@ Absolute gates (`min`, `max`) judge the change's measured value. Regression gate
 (`max_regression`) judge the move against the base and take noise into account: a drop
 beyond the allowance fails only when it is also significant (the interval of the delta
 excludes zero); a drop beyond the allowance that resampling could explain is a warning.
+
+The suspicious gate looks the other way: a result too good to be true is more often a leak
+(a feature that carries the label) than progress, so leakage suspects from the data quality
+summary, a value at or above a `too_good` ceiling, or an improvement more than `max_leap`
+times the half-width of the base's own interval stop the merge (or warn) until a person
+has looked.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from gitops.settings import Wording
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 STALE_MODES = ("fail", "warn")
+SUSPICIOUS = "suspicious"
+SUSPICIOUS_LABEL = "Too good to be true"
+STALE_LABEL = "Stale results"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ class Rule:
 class Policy:
     rules: tuple[Rule, ...]
     stale_results: str = "fail"
+    suspicious: str = "fail"
+    too_good: tuple[tuple[str, float], ...] = (("roc_auc", 0.999), ("average_precision", 0.999))
+    max_leap: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -87,17 +99,97 @@ def parse(gates: Mapping[str, Any] | None, known: set[str], where: str = "params
             if kind == "max_regression" and limit < 0:
                 raise ValueError(f"{where}: gates.max_regression.{metric} must be >= 0")
             rules.append(Rule(kind, str(metric), float(limit)))
-    stale = gates.pop("stale_results", "fail")
-    if stale not in STALE_MODES:
-        raise ValueError(
-            f"{where}: gates.stale_results must be one of {STALE_MODES}, got {stale!r}"
-        )
+    modes = {}
+    for key in ("stale_results", SUSPICIOUS):
+        modes[key] = gates.pop(key, "fail")
+        if modes[key] not in STALE_MODES:
+            raise ValueError(
+                f"{where}: gates.{key} must be one of {STALE_MODES}, got {modes[key]!r}"
+            )
+    ceilings = gates.pop("too_good", None)
+    if ceilings is None:
+        ceilings = dict(Policy(()).too_good)
+    if not isinstance(ceilings, Mapping):
+        raise ValueError(f"{where}: gates.too_good must map metric names to numbers")
+    for metric, limit in ceilings.items():
+        if metric not in known:
+            raise ValueError(f"{where}: gates.too_good.{metric} is not a metric")
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            raise ValueError(f"{where}: gates.too_good.{metric} must be a number, got {limit!r}")
+    leap = gates.pop("max_leap", Policy(()).max_leap)
+    if isinstance(leap, bool) or not isinstance(leap, int | float) or leap <= 0:
+        raise ValueError(f"{where}: gates.max_leap must be a number > 0, got {leap!r}")
     if gates:
         raise ValueError(
             f"{where}: unknown key(s) under gates: {', '.join(map(str, gates))} "
-            "(expected min, max, max_regression, stale_results)"
+            "(expected min, max, max_regression, stale_results, suspicious, too_good, max_leap)"
         )
-    return Policy(tuple(rules), stale)
+    return Policy(
+        tuple(rules),
+        modes["stale_results"],
+        modes[SUSPICIOUS],
+        tuple((str(k), float(v)) for k, v in ceilings.items()),
+        float(leap),
+    )
+
+
+def suspicions(
+    policy: Policy,
+    new: Mapping[str, float],
+    deltas: Mapping[str, Mapping[str, Any]] | None,
+    base_intervals: Mapping[str, list[float]] | None,
+    quality: Mapping[str, Any] | None,
+    wording: Wording | None = None,
+) -> list[str]:
+    """Why the change looks too good to be true, one reason a line (empty: nothing odd).
+
+    `deltas` is None when the base is not comparable (no base, or other data): then only
+    the data's own leakage suspects and the ceilings are judged.
+    """
+    found = []
+    leakage = (quality or {}).get("leakage")
+    if isinstance(leakage, Mapping):
+        measure = leakage.get("measure") or "association with the label"
+        for s in leakage.get("suspects") or []:
+            if not isinstance(s, Mapping):
+                continue
+            detail = f" ({s['detail']})" if s.get("detail") else ""
+            value = s.get("value")
+            shown = f" {value:.4g}" if isinstance(value, int | float) else ""
+            found.append(
+                f"leakage suspect `{s.get('field')}`: {measure}{shown}"
+                f" at or above {leakage.get('threshold')}{detail}"
+            )
+    for metric, ceiling in policy.too_good:
+        value = new.get(metric)
+        if value is None:
+            continue
+        if higher_is_better(metric) and value >= ceiling:
+            found.append(f"{label(metric, wording)} is {value:.4f}, at or above {ceiling:g}")
+        elif not higher_is_better(metric) and value <= ceiling:
+            found.append(f"{label(metric, wording)} is {value:.4f}, at or below {ceiling:g}")
+    for metric, move in (deltas or {}).items():
+        iv = (base_intervals or {}).get(metric)
+        if iv is None or move.get("delta") is None:
+            continue
+        half = (iv[1] - iv[0]) / 2
+        gain = -regression(metric, float(move["delta"]))
+        if half > 0 and gain > policy.max_leap * half:
+            found.append(
+                f"{label(metric, wording)} improved by {limit_text(metric, gain, change=True)}, "
+                f"{gain / half:.1f} times the half-width of the base's interval "
+                f"(limit {policy.max_leap:g} times)"
+            )
+    return found
+
+
+def suspicious_verdict(policy: Policy, reasons: list[str]) -> Verdict:
+    """The suspicious gate: fail (or warn) when anything looks too good to be true."""
+    if not reasons:
+        return Verdict(SUSPICIOUS, "Nothing looks too good to be true", None, None, None, PASS)
+    verdict = FAIL if policy.suspicious == "fail" else WARN
+    note = f"{len(reasons)} sign(s) of leakage: check before trusting the gain"
+    return Verdict(SUSPICIOUS, "Nothing looks too good to be true", None, None, None, verdict, note)
 
 
 def regression(metric: str, delta: float) -> float:

@@ -105,8 +105,24 @@ def verdict_line(report: dict[str, Any]) -> str:
     return f"## ✅ All gates pass ({len(judged)} checked){tail}"
 
 
+def recommendation_line(report: dict[str, Any]) -> str | None:
+    """The line under the verdict: what the significant moves add up to (None: nothing)."""
+    text = report.get("recommendation")
+    return f"**{text}**" if text else None
+
+
 def notes(report: dict[str, Any]) -> list[str]:
     out = []
+    suspects = report.get("suspicious") or []
+    if suspects:
+        listed = "; ".join(suspects[:5])
+        more = len(suspects) - 5
+        listed += f"; and {more} more" if more > 0 else ""
+        out.append(
+            "🚩 **Too good to be true.** These results look more like a leak (a feature that "
+            f"carries the label, test rows seen in training) than progress: {listed}. "
+            "Check the features and the split before trusting the gain."
+        )
     stale = report["stale"]
     if stale["differences"]:
         listed = "; ".join(stale["differences"][:5])
@@ -141,6 +157,12 @@ def notes(report: dict[str, Any]) -> list[str]:
             f"{comp['resamples']:,} each, {conf} intervals): wider intervals, a moved metric "
             "may reflect the data as much as the model."
         )
+    elif comp["mode"] == "new data":
+        out.append(
+            f"🆕 **New data.** The base and the change score different data ({comp['reason']}),"
+            " so their metrics are not comparable: values are shown side by side as they are, "
+            "and only floors and ceilings are judged, no regression gate."
+        )
     elif comp["mode"] == "no base":
         out.append(
             f"ℹ️ No metrics at the base ({comp['reason']}): absolute values and absolute gates only."
@@ -165,6 +187,8 @@ def gates_section(report: dict[str, Any]) -> Section:
         )
         if g["id"] == "stale_results":
             shown, limit = (g["note"] or "match"), "match"
+        if g["id"] == "suspicious":
+            shown, limit = (g["note"] or "none"), "none"
         verdict = f"{ICONS[g['verdict']]} {g['verdict']}"
         rows.append([g["rule"], shown, limit, verdict + (f" ({g['note']})" if g["note"] else "")])
     body = table(["Gate", "Value", "Limit", "Result"], rows, "lrrl")
@@ -287,11 +311,44 @@ def data_section(report: dict[str, Any]) -> Section:
             ["Column", "Base", "Change"],
             [[f"`{c['column']}`", _code(c["base"]), _code(c["change"])] for c in data["schema"]],
         )
+    ranges = data.get("ranges") or []
+    if ranges:
+        body += "\n\n" + ranges_text(ranges, bool(data["available"]["base"]))
     if data["findings_new"]:
         body += "\n\nNew findings:\n" + "".join(f"\n- {f}" for f in data["findings_new"])
     if data["findings_gone"]:
         body += "\n\nNo longer found:\n" + "".join(f"\n- {f}" for f in data["findings_gone"])
     return Section("data", "Data", body)
+
+
+def _range(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "—"
+    text = f"{_num(entry.get('min'))} to {_num(entry.get('max'))}"
+    if entry.get("bound_max") is not None:
+        text += f" (bound {_num(entry['bound_max'])})"
+    counts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in entry.items() if k not in _SHAPE]
+    return text + (f"; {', '.join(counts)}" if counts else "")
+
+
+_SHAPE = ("min", "max", "bound_max")
+
+
+def ranges_text(ranges: list[dict[str, Any]], has_base: bool) -> str:
+    """Observed ranges: a table of the fields that moved, else one line that they did not."""
+    moved = [r for r in ranges if r["changed"]] if has_base else ranges
+    if not moved:
+        flagged = [
+            f"`{r['field']}` {_range(r['change'])}"
+            for r in ranges
+            if r["change"] and any(k not in _SHAPE and v for k, v in r["change"].items())
+        ]
+        line = f"Observed ranges of {len(ranges)} field(s) unchanged."
+        return line + (f" Valid but unusual: {'; '.join(flagged)}." if flagged else "")
+    rows = [[f"`{r['field']}`", _range(r["base"]), _range(r["change"])] for r in moved]
+    return "Observed ranges (values within the contract, counted when unusual):\n\n" + table(
+        ["Field", "Base", "Change"], rows
+    )
 
 
 def charts_section(report: dict[str, Any], charts: list[str]) -> Section:
@@ -328,6 +385,9 @@ def render(report: dict[str, Any], charts: list[str], max_chars: int) -> tuple[s
 
     def assemble() -> str:
         head = [verdict_line(report), ""]
+        advice = recommendation_line(report)
+        if advice:
+            head += [advice, ""]
         head += [f"> {n}\n" for n in notes(report)]
         if omitted:
             head.append(

@@ -13,10 +13,11 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gitops import git
+from gitops import git, lockcheck
 from gitops.files import write_text
 from gitops.metrics import METRICS
 from gitops.review import charts, diffs, freshness, gates, render, significance
@@ -59,23 +60,27 @@ def resolve_base(base: str | None, branch: str, root: Path) -> tuple[str, str]:
     )
 
 
-def _metric_opts(
+def metric_opts(
     params: Mapping[str, Any] | None, fallback: Mapping[str, Any]
 ) -> tuple[float, float]:
     section = (params or {}).get("metrics") or fallback.get("metrics") or {}
     return float(section.get("threshold", 0.5)), float(section.get("top_fraction", 0.1))
 
 
-def _compare(base: Snapshot, change: Snapshot, settings: significance.Settings) -> dict[str, Any]:
+def _compare(
+    base: Snapshot, change: Snapshot, settings: significance.Settings, new_data: list[str]
+) -> dict[str, Any]:
     """Comparison metadata plus intervals, or why there are none."""
     if base.metrics is None:
         return {"mode": "no base", "reason": "no metrics file committed there", "intervals": {}}
+    if new_data:
+        return {"mode": "new data", "reason": "; ".join(new_data), "intervals": {}}
     if change.predictions is None or base.predictions is None:
         side = "change" if change.predictions is None else "base"
         return {"mode": "none", "reason": f"no predictions file at the {side}", "intervals": {}}
     params = change.params or {}
-    b = significance.Scored.of(base.predictions, *_metric_opts(base.params, params))
-    c = significance.Scored.of(change.predictions, *_metric_opts(change.params, params))
+    b = significance.Scored.of(base.predictions, *metric_opts(base.params, params))
+    c = significance.Scored.of(change.predictions, *metric_opts(change.params, params))
     start = time.perf_counter()
     result = significance.compare(b, c, settings)
     return {
@@ -90,6 +95,7 @@ def _compare(base: Snapshot, change: Snapshot, settings: significance.Settings) 
         "seconds": round(time.perf_counter() - start, 3),
         "roc_auc_delong_p": result.delong_p,
         "intervals": {k: [v.low, v.high] for k, v in result.intervals.items()},
+        "base_intervals": {k: [v.low, v.high] for k, v in result.base_intervals.items()},
     }
 
 
@@ -111,8 +117,9 @@ def metric_rows(
         new = float(change[name])
         d = None if old is None else new - float(old)
         iv = intervals.get(name) if d is not None else None
-        sig = None if iv is None else bool(iv[0] > 0 or iv[1] < 0)
-        direction = None if not sig else ("better" if (iv[0] > 0) == higher else "worse")
+        read = significance.reading(d, None if iv is None else significance.Interval(*iv), higher)
+        sig = None if read is None else read != "within noise"
+        direction = read if sig else None
         rows.append(
             {
                 "name": name,
@@ -130,9 +137,48 @@ def metric_rows(
     return rows
 
 
+def readings(base: Snapshot, change: Snapshot) -> dict[str, str]:
+    """Metric → 'better', 'worse' or 'within noise' between two revisions, as the report reads
+    them (same bootstrap, same settings); empty when they cannot be compared (no
+    predictions, other data). The release notes use it, so both say the same thing.
+    """
+    params = change.params or {}
+    _, settings = settings_from(params)
+    if change.metrics is None:
+        return {}
+    new_data = diffs.dataset_differences(base.lock, change.lock, base.params, params)
+    comparison = _compare(base, change, settings, new_data)
+    rows = metric_rows(base.metrics, change.metrics, comparison["intervals"])
+    return {
+        r["name"]: r["direction"] or "within noise" for r in rows if r["significant"] is not None
+    }
+
+
 def _name_segment(text: str, top_fraction: float) -> str:
     """'top segment' in a metric's label, made concrete: 'top 10%'."""
     return text.replace("top segment", f"top {100 * top_fraction:g}%")
+
+
+def recommendation(rows: list[dict[str, Any]], wording: Wording | None = None) -> str | None:
+    """What the significant moves add up to, when they argue against merging or trade off.
+
+    None when nothing moved significantly or everything that moved got better: the gates
+    and the table say enough then.
+    """
+    better = [r["label"] for r in rows if r["direction"] == "better"]
+    worse = [r["label"] for r in rows if r["direction"] == "worse"]
+    if not worse:
+        return None
+    if not better:
+        return (
+            f"No metric improved significantly; {len(worse)} got worse ({', '.join(worse)}) "
+            "— no reason to merge this as a model change."
+        )
+    return (
+        f"Trade-off: significantly better on {', '.join(better)}, significantly worse on "
+        f"{', '.join(worse)} — merge only if that trade is what the "
+        f"{(wording or Wording()).population} need."
+    )
 
 
 def build(
@@ -141,8 +187,13 @@ def build(
     head: Snapshot,
     revisions: dict[str, Any],
     run_url: str | None = None,
+    lock_problems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as JSON-ready data; pure apart from the bootstrap's arithmetic."""
+    """The whole report as JSON-ready data; pure apart from the bootstrap's arithmetic.
+
+    `lock_problems` are the lock check's findings on the workspace (`make check-lock`):
+    params, code or data that the committed results were not reproduced from.
+    """
     params = change.params or {}
     cfg, settings = settings_from(params)
     if change.metrics is None:
@@ -150,17 +201,37 @@ def build(
     base = base or Snapshot()
     known = set(METRICS) | set(change.metrics)
     policy = gates.parse(params.get("gates"), known)
-    comparison = _compare(base, change, settings)
+    new_data = (
+        diffs.dataset_differences(base.lock, change.lock, base.params, params)
+        if base.metrics is not None
+        else []
+    )
+    comparison = _compare(base, change, settings, new_data)
     intervals = comparison.pop("intervals")
+    base_intervals = comparison.pop("base_intervals", {})
     wording = section_or_default(Wording, params.get("wording"))
     rows = metric_rows(base.metrics, change.metrics, intervals, wording)
-    top_fraction = _metric_opts(change.params, params)[1]
+    top_fraction = metric_opts(change.params, params)[1]
     for row in rows:
         row["label"] = _name_segment(row["label"], top_fraction)
-    deltas = None if base.metrics is None else {r["name"]: r for r in rows}
-    stale = freshness.lock_differences(head.lock, change.lock)
+    if new_data:  # another dataset: the base's values stand beside, no move is measured
+        for row in rows:
+            row["delta"] = None
+    deltas = None if base.metrics is None or new_data else {r["name"]: r for r in rows}
+    stale = [f"lock check: {p}" for p in (lock_problems or [])]
+    stale += freshness.lock_differences(head.lock, change.lock)
     stale += freshness.metric_differences(head.metrics, change.metrics, cfg.metric_tolerance)
     verdicts = gates.decide(policy, change.metrics, deltas, stale, wording)
+    if new_data:
+        verdicts = [
+            replace(v, note="other data at the base: not compared") if v.verdict == "skip" else v
+            for v in verdicts
+        ]
+    suspects = gates.suspicions(
+        policy, change.metrics, deltas, base_intervals, change.quality, wording
+    )
+    suspects = [_name_segment(s, top_fraction) for s in suspects]
+    verdicts.append(gates.suspicious_verdict(policy, suspects))
     param_changes = diffs.params_changes(base.params, params) if base.params is not None else []
     policy_keys = [c["key"] for c in param_changes if c["policy"]]
     under_base: str | None = None
@@ -172,6 +243,7 @@ def build(
             old_policy = None
         if old_policy is not None:
             old = gates.decide(old_policy, change.metrics, deltas, stale, wording)
+            old.append(gates.suspicious_verdict(old_policy, suspects))
             under_base = gates.overall(old)
             failing_now = {v.id for v in verdicts if v.verdict == gates.FAIL}
             failing_base = [
@@ -185,7 +257,7 @@ def build(
             "rule": _name_segment(v.rule, top_fraction),
             "label": _name_segment(gates.label(v.metric, wording), top_fraction)
             if v.metric
-            else "Stale results",
+            else (gates.SUSPICIOUS_LABEL if v.id == gates.SUSPICIOUS else gates.STALE_LABEL),
         }
         for v in verdicts
     ]
@@ -203,6 +275,9 @@ def build(
             "verdict_under_base_gates": under_base,
             "only_failing_under_base_gates": failing_base,
         },
+        "recommendation": None if new_data else recommendation(rows, wording),
+        "suspicious": suspects,
+        "new_data": new_data,
         "params": param_changes,
         "data": diffs.data_changes(base.quality, change.quality),
         "stale": {"differences": stale, "fix": freshness.FIX_COMMAND},
@@ -233,7 +308,14 @@ def generate(
         "change": {"sha": head_sha, "dirty": git.dirty(root)},
     }
     base = from_git(base_sha, root)
-    report = build(base, change, from_git(head_sha, root), revisions, run_url(environ))
+    report = build(
+        base,
+        change,
+        from_git(head_sha, root),
+        revisions,
+        run_url(environ),
+        lockcheck.problems(root),
+    )
     wording = section_or_default(Wording, (change.params or {}).get("wording"))
     plots = charts.all_charts(base.plots, change.plots, wording)
     text, omitted = render.render(report, plots, cfg.max_chars)

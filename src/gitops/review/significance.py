@@ -26,6 +26,8 @@ from gitops.metrics import Ranked, compute, resample_weights
 FloatArray = NDArray[np.float64]
 #: Below this many resample x row cells a worker pool costs more than it saves.
 PARALLEL_CELLS = 5_000_000
+#: Key prefix of the base's own resampled values among the deltas `bootstrap_deltas` returns.
+BASE_PREFIX = "base:"
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,22 @@ class Comparison:
     seed: int
     confidence: float
     intervals: dict[str, Interval] = field(default_factory=dict)
+    #: Each metric's own interval at the base: how precisely the base's value is known.
+    base_intervals: dict[str, Interval] = field(default_factory=dict)
     delong_p: float | None = None
+
+
+def reading(delta: float | None, interval: Interval | None, higher_is_better: bool) -> str | None:
+    """'better', 'worse' or 'within noise' for a move and its interval (None: not compared).
+
+    The one reading of a move the report and the release notes both give, so a reviewer and
+    a release page never disagree about whether a metric changed.
+    """
+    if delta is None or interval is None:
+        return None
+    if not interval.significant:
+        return "within noise"
+    return "better" if (interval.low > 0) == higher_is_better else "worse"
 
 
 def align(base: Scored, change: Scored) -> tuple[Scored, str] | tuple[None, str]:
@@ -160,7 +177,10 @@ _SHARED: _Work | None = None
 
 
 def _chunk(work: _Work, count: int, seed: np.random.SeedSequence) -> dict[str, FloatArray]:
-    """`change - base` per metric for `count` resamples drawn from `seed`."""
+    """`change - base` per metric for `count` resamples drawn from `seed`.
+
+    The base's own resampled values ride along under `BASE_PREFIX + name`.
+    """
     change_seed, base_seed = seed.spawn(2)
     w_change = resample_weights(np.random.default_rng(change_seed), count, work.change.y.size)
     w_base = (
@@ -170,7 +190,10 @@ def _chunk(work: _Work, count: int, seed: np.random.SeedSequence) -> dict[str, F
     )
     new = work.change.metrics(w_change, work.change_ranked)
     old = work.base.metrics(w_base, work.base_ranked)
-    return {name: new[name] - old[name] for name in new.keys() & old.keys()}
+    shared = new.keys() & old.keys()
+    return {name: new[name] - old[name] for name in shared} | {
+        BASE_PREFIX + name: old[name] for name in shared
+    }
 
 
 def _shared_chunk(task: tuple[int, np.random.SeedSequence]) -> dict[str, FloatArray]:
@@ -247,7 +270,11 @@ def compare(base: Scored, change: Scored, settings: Settings) -> Comparison:
     )
     for name, values in deltas.items():
         interval = percentile_interval(values, settings.confidence)
-        if interval is not None:
+        if interval is None:
+            continue
+        if name.startswith(BASE_PREFIX):
+            result.base_intervals[name.removeprefix(BASE_PREFIX)] = interval
+        else:
             result.intervals[name] = interval
     if aligned is not None:
         result.delong_p = delong(change.y, aligned.score, change.score).p_value
