@@ -243,6 +243,28 @@ report: install ## Compare the workspace with BASE (default: merge base with mai
 bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
 	$(BIN)/python tests/benchmarks/bench_report.py
 
+# The report drawn as a pull request shows it: GitHub-flavoured markdown with GitHub's CSS,
+# the ```mermaid charts drawn by mermaid 11 (npm packages pinned in
+# tools/preview/package-lock.json, installed with `npm ci`), captured whole by headless
+# Chromium (the system's; CHROMIUM=... names another). A chart mermaid refuses fails it.
+REPORT ?= reports/pr_report.md
+OUT ?= reports/pr_report.png
+CHROMIUM ?=
+PREVIEW_DIR := .tools/preview
+PREVIEW_JS := $(PREVIEW_DIR)/node_modules/mermaid/dist/mermaid.min.js
+
+$(PREVIEW_JS): tools/preview/package.json tools/preview/package-lock.json | $(NODE) $(NPM)
+	@mkdir -p $(PREVIEW_DIR)
+	cp tools/preview/package.json tools/preview/package-lock.json $(PREVIEW_DIR)/
+	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
+	  $(NPM) ci --prefix $(PREVIEW_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: preview-report
+preview-report: install $(PREVIEW_JS) ## Draw a report as GitHub shows it: make preview-report [REPORT=reports/pr_report.md] [OUT=reports/pr_report.png]
+	$(RUN) gitops.docs.preview --report "$(REPORT)" --output "$(OUT)" --node-modules $(PREVIEW_DIR)/node_modules \
+	  $(if $(CHROMIUM),--chromium "$(CHROMIUM)")
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 
