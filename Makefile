@@ -265,6 +265,26 @@ preview-report: install $(PREVIEW_JS) ## Draw a report as GitHub shows it: make 
 	$(RUN) gitops.docs.preview --report "$(REPORT)" --output "$(OUT)" --node-modules $(PREVIEW_DIR)/node_modules \
 	  $(if $(CHROMIUM),--chromium "$(CHROMIUM)")
 
+# Every generated part of the docs from what the code produces now: the data card's table,
+# docs/openapi.json, the serving example (the packaged wheel, served on loopback), the
+# monitoring example (the demo batch) and the example review report with its PNG (a change,
+# EXAMPLE_CHANGE, run and compared in a temporary clone of the current commit). Text around
+# the <!-- generated:NAME --> markers is kept. CHECK=1 only checks the cheap parts (card,
+# openapi) and fails when one is stale; DOCS=serving,monitoring limits the parts.
+EXAMPLE_CHANGE ?= train.model=random_forest
+DOCS ?=
+
+.PHONY: docs
+docs: install ## Regenerate the docs' generated parts (CHECK=1: fail if card or openapi is stale; DOCS=<parts>)
+ifeq ($(filter 1 true yes,$(CHECK)),)
+	@$(MAKE) run $(PREVIEW_JS) > /dev/null
+	$(RUN) gitops.docs.generate $(if $(DOCS),--only "$(DOCS)") \
+	  $(foreach c,$(EXAMPLE_CHANGE),--change "$(c)") --node-modules $(PREVIEW_DIR)/node_modules \
+	  $(if $(CHROMIUM),--chromium "$(CHROMIUM)")
+else
+	$(RUN) gitops.docs.generate --check $(if $(DOCS),--only "$(DOCS)")
+endif
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 
