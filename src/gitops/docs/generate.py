@@ -143,27 +143,16 @@ def _json_value(field: FieldSpec, text: Any) -> Any:
     return text
 
 
-def sample_records(contract: Contract, sample: Path, count: int = 2) -> list[dict[str, Any]]:
-    """Records of the sample for the request: the first negative and the first positive.
+def sample_records(contract: Contract, sample: Path, limit: int = 200) -> list[dict[str, Any]]:
+    """The first `limit` rows of the sample as JSON records, as a client would send them.
 
-    One of each shows both ends of the risk bands. Blanks are left out (optional fields);
-    the label is not sent; a sample without an id column gets its line number as the id.
+    Blanks are left out (optional fields); the label is not sent; a sample without an id
+    column gets its line number as the id, so the answer shows the id coming back.
     """
-    frame = reading.read_csv(sample, contract)
+    frame = reading.read_csv(sample, contract).head(limit)
     roles = contract.roles
-    label = contract.field(roles.label)
-    positive = str(roles.positive)
-    picked: list[tuple[int, Any]] = []
-    for wanted in (False, True):
-        for line, row in frame.iterrows():
-            cell = row.get(roles.label)
-            value = _json_value(label, cell)
-            is_positive = str(value) == positive or str(cell) == positive
-            if is_positive == wanted:
-                picked.append((int(line), row))
-                break
     records = []
-    for line, row in picked[:count]:
+    for line, row in frame.iterrows():
         record: dict[str, Any] = {}
         if roles.id and roles.id not in frame.columns:
             record[roles.id] = f"line-{line}"
@@ -175,6 +164,17 @@ def sample_records(contract: Contract, sample: Path, count: int = 2) -> list[dic
                 record[field.name] = value
         records.append(record)
     return records
+
+
+def ends(records: list[dict[str, Any]], answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The lowest- and the highest-scored record: the example shows both ends of the bands."""
+    predictions = answer.get("predictions") or []
+    scores = [next(v for k, v in p.items() if isinstance(v, float)) for p in predictions]
+    if len(scores) != len(records) or not scores:
+        raise DocsError("the answer does not hold one score per record sent")
+    low = min(range(len(scores)), key=scores.__getitem__)
+    high = max(range(len(scores)), key=scores.__getitem__)
+    return [records[low], records[high]] if low != high else [records[low]]
 
 
 def wrapped(record: Mapping[str, Any], indent: str, width: int = 92) -> str:
@@ -258,11 +258,15 @@ def serving_blocks(root: Path, params: str, tmp: Path, version: str) -> dict[str
     records = sample_records(contract, root / sample)
     if not records:
         raise DocsError(f"{sample}: no records to send")
-    dist, venv = tmp / "dist", tmp / "venv"
-    uv = _uv()
-    _run([sys.executable, "-m", "gitops.release.package", "--version", version,
-          "--dist", str(dist), "--uv", uv], root)  # fmt: skip
-    wheel = next(dist.glob("*.whl"))
+    venv, uv = tmp / "venv", _uv()
+    # The packager writes inside the repository; build/ is git-ignored, and dist/ (what
+    # `make package` made) is left alone.
+    (root / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="docs-dist-", dir=root / "build") as dist_dir:
+        dist = Path(dist_dir)
+        _run([sys.executable, "-m", "gitops.release.package", "--version", version,
+              "--dist", str(dist.relative_to(root)), "--uv", uv], root)  # fmt: skip
+        wheel = shutil.copy2(next(dist.glob("*.whl")), tmp)
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], tmp)
     _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), str(wheel)], tmp)
     script = next(iter(settings.package.scripts)) if settings.package.scripts else "churn"
@@ -278,6 +282,11 @@ def serving_blocks(root: Path, params: str, tmp: Path, version: str) -> dict[str
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_healthy(f"{base}/health", server, log)
+            status, answer = _post(f"{base}/predict", {"records": records})
+            if status != 200:
+                raise DocsError(f"POST /predict answered {status}: {answer}")
+            # The request the page shows is sent as it is shown, on its own.
+            records = ends(records, answer)
             status, answer = _post(f"{base}/predict", {"records": records})
             if status != 200:
                 raise DocsError(f"POST /predict answered {status}: {answer}")
