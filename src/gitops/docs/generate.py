@@ -483,6 +483,12 @@ def _changed(changed: bool, what: str) -> str:
 
 def _report_step(root: Path, tmp: Path, args: argparse.Namespace) -> str:
     changes = parse_changes(args.change or ["train.model=random_forest"])
+    if _run(["git", "status", "--porcelain", "--untracked-files=no"], root).stdout.strip():
+        print(
+            "docs: report: uncommitted changes are not in the example: it compares a change "
+            "with the last commit (HEAD)",
+            file=sys.stderr,
+        )
     assets = preview.Assets.under(root / args.node_modules)
     text, _ = example_report(root, tmp, changes, args.params)
     # Drawn from a temporary copy first: a chart mermaid refuses leaves both files as they were.
