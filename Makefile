@@ -249,6 +249,48 @@ suggest-gates: install ## Propose gates.min floors and max_regression allowances
 bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
 	$(BIN)/python tests/benchmarks/bench_report.py
 
+# The report drawn as a pull request shows it: GitHub-flavoured markdown with GitHub's CSS,
+# the ```mermaid charts drawn by mermaid 11 (npm packages pinned in
+# tools/preview/package-lock.json, installed with `npm ci`), captured whole by headless
+# Chromium (the system's; CHROMIUM=... names another). A chart mermaid refuses fails it.
+REPORT ?= reports/pr_report.md
+OUT ?= reports/pr_report.png
+CHROMIUM ?=
+PREVIEW_DIR := .tools/preview
+PREVIEW_JS := $(PREVIEW_DIR)/node_modules/mermaid/dist/mermaid.min.js
+
+$(PREVIEW_JS): tools/preview/package.json tools/preview/package-lock.json | $(NODE) $(NPM)
+	@mkdir -p $(PREVIEW_DIR)
+	cp tools/preview/package.json tools/preview/package-lock.json $(PREVIEW_DIR)/
+	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
+	  $(NPM) ci --prefix $(PREVIEW_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: preview-report
+preview-report: install $(PREVIEW_JS) ## Draw a report as GitHub shows it: make preview-report [REPORT=reports/pr_report.md] [OUT=reports/pr_report.png]
+	$(RUN) gitops.docs.preview --report "$(REPORT)" --output "$(OUT)" --node-modules $(PREVIEW_DIR)/node_modules \
+	  $(if $(CHROMIUM),--chromium "$(CHROMIUM)")
+
+# Every generated part of the docs from what the code produces now: the data card's table,
+# docs/openapi.json, the serving example (the packaged wheel, served on loopback), the
+# monitoring example (the demo batch) and the example review report with its PNG (a change,
+# EXAMPLE_CHANGE, run and compared in a temporary clone of the current commit). Text around
+# the <!-- generated:NAME --> markers is kept. CHECK=1 only checks the cheap parts (card,
+# openapi) and fails when one is stale; DOCS=serving,monitoring limits the parts.
+EXAMPLE_CHANGE ?= train.model=random_forest
+DOCS ?=
+
+.PHONY: docs
+docs: install ## Regenerate the docs' generated parts (CHECK=1: fail if card or openapi is stale; DOCS=<parts>)
+ifeq ($(filter 1 true yes,$(CHECK)),)
+	@$(MAKE) run $(PREVIEW_JS) > /dev/null
+	$(RUN) gitops.docs.generate $(if $(DOCS),--only "$(DOCS)") \
+	  $(foreach c,$(EXAMPLE_CHANGE),--change "$(c)") --node-modules $(PREVIEW_DIR)/node_modules \
+	  $(if $(CHROMIUM),--chromium "$(CHROMIUM)")
+else
+	$(RUN) gitops.docs.generate --check $(if $(DOCS),--only "$(DOCS)")
+endif
+
 # Scale benchmark: synthetic customer bases under bench/ (git-ignored), figures into docs/.
 SIZES ?= 100000 1000000
 
