@@ -20,7 +20,8 @@ RUN := $(BIN)/python -m
 export DVC_NO_ANALYTICS := 1
 export DVC_NOSCM_UPDATE_CHECK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Stage commands in dvc.yaml call `python`: make it the project's.
+# Tools a recipe runs (dvc, pre-commit) find the project's environment first. Stage commands
+# do not rely on it: they run tools/python, which picks the project's interpreter itself.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 BASE ?=
