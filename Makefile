@@ -39,12 +39,33 @@ help: ## List the targets
 
 # Bytecode is compiled once here: every stage, test and CLI process then starts in a
 # fraction of the time, even where PYTHONDONTWRITEBYTECODE is set.
+# DEPS=pipeline installs the project and its `pipeline` group only (dvc: what `make run`,
+# `make report` and the cache targets need), as CI's report job does; DEPS=dev, the default,
+# adds the test and lint tools. The pipeline sync is --inexact: it never removes the tools of
+# a full install, so a full install stays complete and counts for both.
+DEPS ?= dev
+ifeq ($(DEPS),pipeline)
+INSTALLED := $(VENV)/.synced-pipeline
+else ifeq ($(DEPS),dev)
+INSTALLED := $(VENV)/.synced
+else
+$(error DEPS must be dev or pipeline, not "$(DEPS)")
+endif
+
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet --compile-bytecode
+	@touch $@ $(VENV)/.synced-pipeline
+
+$(VENV)/.synced-pipeline: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet --compile-bytecode --inexact --no-default-groups --group pipeline
 	@touch $@
 
 .PHONY: install
-install: $(VENV)/.synced ## Install the locked environment (uv and all)
+install: $(INSTALLED) ## Install the locked environment (uv and all; DEPS=pipeline: what the pipeline needs)
+
+.PHONY: install-pipeline
+install-pipeline: ## Install only what `make run` and `make report` need (CI's report job)
+	$(MAKE) install DEPS=pipeline
 
 .PHONY: run
 run: install ## Reproduce the pipeline (validate, split, train, evaluate, reference)
@@ -154,6 +175,19 @@ check-workflows: install $(ACTIONLINT) ## Lint the GitHub workflows: zizmor, JSO
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(NODE) $(ACTIONLINT) '$(WORKFLOWS_DIR)/*.{yml,yaml}'
 	$(RUN) gitops.actions.workflows shellcheck $(WORKFLOWS_DIR)
+
+# The report job's timeline: standard library only, so it runs before anything is installed.
+STEP ?=
+TIMELINE := PYTHONPATH=$(CURDIR)/src $(PYTHON) -m gitops.actions.timeline
+
+.PHONY: timeline
+timeline: ## Mark the start of a CI step: make timeline STEP="<name>" (nothing installed first)
+	@[[ -n "$(STEP)" ]] || { echo 'usage: make timeline STEP="<step name>"' >&2; exit 2; }
+	@$(TIMELINE) mark "$(STEP)"
+
+.PHONY: timeline-summary
+timeline-summary: ## Write the marked steps' timeline into the job summary (GITHUB_STEP_SUMMARY)
+	@$(TIMELINE) summary
 
 .PHONY: ci-metadata
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
