@@ -32,6 +32,7 @@ CHECK ?= 0
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "While you work: make test-fast (seconds); before you push: make test (lint, whole suite)."
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -72,12 +73,25 @@ run: install ## Reproduce the pipeline (validate, split, train, evaluate, refere
 	$(BIN)/dvc repro
 	@$(BIN)/dvc metrics show
 
+# The suite runs a worker per core (pytest-xdist); a module's tests stay on one worker, so
+# its module-scoped fixtures (a fork reproduced, an image built) run once. The reproduced
+# pipeline most tests read is built once for all workers (tests/conftest.py). XDIST= (empty)
+# runs in this process alone.
+XDIST ?= -n auto --dist loadscope
+# The fast tier: pure functions and the contract on real data, nothing that starts make, dvc,
+# pre-commit, gto or uv (a test fails if it does); what `make help` and the hook suggest first.
+FAST_TIER := tests/unit tests/data -m "not process"
+
+.PHONY: test-fast
+test-fast: install ## The fast tier first: unit and data tests, nothing that starts make, dvc or pre-commit
+	$(BIN)/pytest $(FAST_TIER)
+
 .PHONY: test
 test: lint tests ## Lint, then run the whole test suite
 
 .PHONY: tests
 tests: install ## Run the whole test suite without linting (CI runs lint in its own job)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 .PHONY: lint
 lint: install ## Check lint and formatting (ruff) without changing files
