@@ -284,9 +284,23 @@ openapi: install ## Regenerate docs/openapi.json, the HTTP contract of the model
 
 # --- Review report and merge gates (src/gitops) ---------------------------------------
 
+EXP ?=
+ARGS ?=
+
 .PHONY: report
-report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
-	$(RUN) gitops.review.report $(if $(BASE),--base "$(BASE)")
+report: install ## Compare the workspace (EXP=<name>: that experiment) with BASE (default: merge base with main); exit 1 when a gate fails
+	$(if $(EXP),$(RUN) gitops.review.experiment report --name "$(EXP)",$(RUN) gitops.review.report) \
+	  $(if $(BASE),--base "$(BASE)")
+
+# --- Experiments: try a change without a branch (dvc exp), then review it like a PR -------
+
+.PHONY: exp
+exp: install ## Run an experiment: make exp ARGS="-S train.model=random_forest [-n <name>]" (dvc exp run)
+	$(RUN) gitops.review.experiment run $(ARGS)
+
+.PHONY: exp-show
+exp-show: install ## List the experiments with their params and metrics (dvc exp show)
+	$(BIN)/dvc exp show --no-pager --only-changed --md $(ARGS)
 
 .PHONY: bench-report
 bench-report: install ## Time the report's comparison on a synthetic 200,000-row test set
