@@ -120,7 +120,7 @@ card: install ## Regenerate the data card's column table from the contract (CHEC
 	$(RUN) gitops.contract.card $(if $(filter 1 true yes,$(CHECK)),--check)
 
 .PHONY: hooks
-hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check)
+hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check, make test-fast)
 	$(BIN)/pre-commit install
 
 .PHONY: format
