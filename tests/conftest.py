@@ -16,12 +16,6 @@ import pytest
 from runner import Checkout, Runner, github_commit, merge_clone, toolcache
 from support import BIN, ROOT, copy_repo, run
 
-# One thread per process for OpenMP (scikit-learn's gradient boosting) and BLAS: the suite
-# already runs a process per core, and on a busy machine idle threads spinning for work made a
-# 0.4 s fit take 8 s. Stage commands the tests start inherit it.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 
 def _editable_source() -> set[str]:
     pth = (ROOT / ".venv").glob("lib/python3*/site-packages/_editable_impl_*.pth")
