@@ -20,7 +20,8 @@ RUN := $(BIN)/python -m
 export DVC_NO_ANALYTICS := 1
 export DVC_NOSCM_UPDATE_CHECK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Stage commands in dvc.yaml call `python`: make it the project's.
+# Tools a recipe runs (dvc, pre-commit) find the project's environment first. Stage commands
+# do not rely on it: they run tools/python, which picks the project's interpreter itself.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 BASE ?=
@@ -31,6 +32,7 @@ CHECK ?= 0
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "While you work: make test-fast (seconds); before you push: make test (lint, whole suite)."
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -38,24 +40,61 @@ help: ## List the targets
 
 # Bytecode is compiled once here: every stage, test and CLI process then starts in a
 # fraction of the time, even where PYTHONDONTWRITEBYTECODE is set.
+# DEPS=pipeline installs the project and its `pipeline` group only (dvc: what `make run`,
+# `make report` and the cache targets need), as CI's report job does; DEPS=dev, the default,
+# adds the test and lint tools. The pipeline sync is --inexact: it never removes the tools of
+# a full install, so a full install stays complete and counts for both.
+DEPS ?= dev
+ifeq ($(DEPS),pipeline)
+INSTALLED := $(VENV)/.synced-pipeline
+else ifeq ($(DEPS),dev)
+INSTALLED := $(VENV)/.synced
+else
+$(error DEPS must be dev or pipeline, not "$(DEPS)")
+endif
+
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet --compile-bytecode
+	@touch $@ $(VENV)/.synced-pipeline
+
+$(VENV)/.synced-pipeline: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet --compile-bytecode --inexact --no-default-groups --group pipeline
 	@touch $@
 
 .PHONY: install
-install: $(VENV)/.synced ## Install the locked environment (uv and all)
+install: $(INSTALLED) ## Install the locked environment (uv and all; DEPS=pipeline: what the pipeline needs)
+
+.PHONY: install-pipeline
+install-pipeline: ## Install only what `make run` and `make report` need (CI's report job)
+	$(MAKE) install DEPS=pipeline
 
 .PHONY: run
 run: install ## Reproduce the pipeline (validate, split, train, evaluate, reference)
 	$(BIN)/dvc repro
 	@$(BIN)/dvc metrics show
 
+# The suite runs a worker per core (pytest-xdist); a module's tests stay on one worker, so
+# its module-scoped fixtures (a fork reproduced, an image built) run once. The reproduced
+# pipeline most tests read is built once for all workers (tests/conftest.py). XDIST= (empty)
+# runs in this process alone.
+XDIST ?= -n auto --dist loadscope
+# The fast tier: pure functions and the contract on real data, nothing that starts make, dvc,
+# pre-commit, gto or uv (a test fails if it does); what `make help` and the hook suggest first.
+# One OpenMP thread: on a busy machine idle threads spinning for work made a 0.4 s fit of the
+# gradient boosting take 8 s. Only here: the model's bytes depend on the thread count, so the
+# whole suite, which reproduces the committed results, trains as `make run` does.
+FAST_TIER := tests/unit tests/data -m "not process"
+
+.PHONY: test-fast
+test-fast: install ## The fast tier first: unit and data tests, nothing that starts make, dvc or pre-commit
+	OMP_NUM_THREADS=1 $(BIN)/pytest $(FAST_TIER)
+
 .PHONY: test
 test: lint tests ## Lint, then run the whole test suite
 
 .PHONY: tests
 tests: install ## Run the whole test suite without linting (CI runs lint in its own job)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 .PHONY: lint
 lint: install ## Check lint and formatting (ruff) without changing files
@@ -84,7 +123,7 @@ card: install ## Regenerate the data card's column table from the contract (CHEC
 	$(RUN) gitops.contract.card $(if $(filter 1 true yes,$(CHECK)),--check)
 
 .PHONY: hooks
-hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check)
+hooks: install ## Install the git pre-commit hooks (ruff, file hygiene, dvc.lock check, make test-fast)
 	$(BIN)/pre-commit install
 
 .PHONY: format
@@ -153,6 +192,19 @@ check-workflows: install $(ACTIONLINT) ## Lint the GitHub workflows: zizmor, JSO
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(NODE) $(ACTIONLINT) '$(WORKFLOWS_DIR)/*.{yml,yaml}'
 	$(RUN) gitops.actions.workflows shellcheck $(WORKFLOWS_DIR)
+
+# The report job's timeline: standard library only, so it runs before anything is installed.
+STEP ?=
+TIMELINE := PYTHONPATH=$(CURDIR)/src $(PYTHON) -m gitops.actions.timeline
+
+.PHONY: timeline
+timeline: ## Mark the start of a CI step: make timeline STEP="<name>" (nothing installed first)
+	@[[ -n "$(STEP)" ]] || { echo 'usage: make timeline STEP="<step name>"' >&2; exit 2; }
+	@$(TIMELINE) mark "$(STEP)"
+
+.PHONY: timeline-summary
+timeline-summary: ## Write the marked steps' timeline into the job summary (GITHUB_STEP_SUMMARY)
+	@$(TIMELINE) summary
 
 .PHONY: ci-metadata
 ci-metadata: install ## Record which PR and commits this CI run tests (reports/ci_metadata.json)
@@ -235,9 +287,23 @@ openapi: install ## Regenerate docs/openapi.json, the HTTP contract of the model
 
 # --- Review report and merge gates (src/gitops) ---------------------------------------
 
+EXP ?=
+ARGS ?=
+
 .PHONY: report
-report: install ## Compare the workspace with BASE (default: merge base with main); exit 1 when a gate fails
-	$(RUN) gitops.review.report $(if $(BASE),--base "$(BASE)")
+report: install ## Compare the workspace (EXP=<name>: that experiment) with BASE (default: merge base with main); exit 1 when a gate fails
+	$(if $(EXP),$(RUN) gitops.review.experiment report --name "$(EXP)",$(RUN) gitops.review.report) \
+	  $(if $(BASE),--base "$(BASE)")
+
+# --- Experiments: try a change without a branch (dvc exp), then review it like a PR -------
+
+.PHONY: exp
+exp: install ## Run an experiment: make exp ARGS="-S train.model=random_forest [-n <name>]" (dvc exp run)
+	$(RUN) gitops.review.experiment run $(ARGS)
+
+.PHONY: exp-show
+exp-show: install ## List the experiments with their params and metrics (dvc exp show)
+	$(BIN)/dvc exp show --no-pager --only-changed --md $(ARGS)
 
 WRITE ?= 0
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,23 +30,99 @@ def environment_stays_this_checkout_s() -> Iterator[None]:
     assert _editable_source() == before, "a test re-synced the shared .venv against a checkout"
 
 
+# The fast tier (`make test-fast`): tests/unit and tests/data, less tests marked `process`.
+FAST_TIER = ("unit", "data")
+# Programs whose start alone costs seconds: a fast-tier test that runs one is in the wrong tier.
+SLOW_PROGRAMS = {"make", "dvc", "pre-commit", "gto", "uv"}
+
+
+def _program(args: Any) -> str:
+    """The program a Popen call starts, as its file name."""
+    if isinstance(args, str | bytes | os.PathLike):
+        text = os.fsdecode(args)
+        first = shlex.split(text)[0] if text.strip() else text
+    else:
+        first = os.fsdecode(next(iter(args))) if args else ""
+    return Path(first).name
+
+
+def _in_fast_tier(item: pytest.Item) -> bool:
+    try:
+        tier = item.path.relative_to(ROOT / "tests").parts[0]
+    except ValueError:
+        return False
+    return tier in FAST_TIER and item.get_closest_marker("process") is None
+
+
+@pytest.fixture(autouse=True)
+def fast_tier_spawns_no_slow_program(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit or data test that starts make, dvc, pre-commit, gto or uv fails, naming it.
+
+    Such a test belongs in a slower tier or carries `@pytest.mark.process`; the fast tier
+    stays fast because nothing in it can start them.
+    """
+    if not _in_fast_tier(request.node):
+        return
+    real = subprocess.Popen
+
+    class Guarded(real):  # type: ignore[misc,valid-type]
+        def __init__(self, args: Any, *rest: Any, **kwargs: Any) -> None:
+            name = _program(args)
+            if name in SLOW_PROGRAMS:
+                raise AssertionError(
+                    f"fast-tier test {request.node.nodeid} starts `{name}`: mark it "
+                    "@pytest.mark.process (or move it out of tests/unit and tests/data)"
+                )
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Guarded)
+
+
+def _without_dvc_tmp(folder: str, names: list[str]) -> set[str]:
+    """DVC's locks and state database stay behind: a copy starts with none of them."""
+    return {"tmp"} & set(names) if Path(folder).name == ".dvc" else set()
+
+
+def copy_reproduced(src: Path, dest: Path) -> Path:
+    """A private copy of a reproduced repo: git history, DVC cache and outputs included."""
+    shutil.copytree(src, dest, symlinks=True, ignore=_without_dvc_tmp)
+    return dest
+
+
+def _reproduce(dest: Path) -> Path:
+    repo = copy_repo(dest, with_results=False)
+    run([str(BIN / "dvc"), "repro"], repo)
+    return repo
+
+
 @pytest.fixture(scope="session")
 def pipeline_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repo holding the project with the pipeline reproduced from scratch by DVC.
 
     Shared by every test that only reads the results; tests that change the repo copy it.
+    Under pytest-xdist the pipeline is reproduced once for the whole run: the first worker
+    to take the lock reproduces it next to the workers' temp folders, and each worker reads
+    its own copy of that, so no two processes ever run DVC in the same repo.
     """
-    repo = copy_repo(tmp_path_factory.mktemp("pipeline") / "repo", with_results=False)
-    run([str(BIN / "dvc"), "repro"], repo)
-    return repo
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _reproduce(tmp_path_factory.mktemp("pipeline") / "repo")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-pipeline"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (shared / "done").exists():
+            shutil.rmtree(shared / "repo", ignore_errors=True)  # a worker that failed half-way
+            _reproduce(shared / "repo")
+            (shared / "done").touch()
+    return copy_reproduced(shared / "repo", tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 @pytest.fixture
 def repo_copy(pipeline_repo: Path, tmp_path: Path) -> Path:
     """A private copy of the reproduced repo (git history, DVC cache and outputs included)."""
-    dest = tmp_path / "repo"
-    shutil.copytree(pipeline_repo, dest, symlinks=True)
-    return dest
+    return copy_reproduced(pipeline_repo, tmp_path / "repo")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ as the base commit itself was fetched.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -104,3 +106,26 @@ def remote_url(name: str = "origin", cwd: Path = Path()) -> str | None:
     if proc.returncode != 0:
         return None
     return proc.stdout.decode().strip() or None
+
+
+def refs(prefix: str, cwd: Path = Path()) -> dict[str, str]:
+    """Refs under `prefix` (e.g. `refs/exps/`, where `dvc exp run` keeps experiments) → SHA."""
+    out = _git(["for-each-ref", "--format=%(refname) %(objectname)", prefix], cwd).stdout
+    pairs = (line.split(" ", 1) for line in out.decode().splitlines() if line)
+    return {name: sha for name, sha in pairs}  # noqa: C416 (each line is "<ref> <sha>")
+
+
+@contextlib.contextmanager
+def worktree(rev: str, dest: Path, cwd: Path = Path()) -> Iterator[Path]:
+    """`rev` checked out, detached, at `dest` for the duration; removed afterwards.
+
+    A second working tree shares the repository's objects and refs, so it costs a checkout,
+    not a clone, and the caller's workspace is never touched.
+    """
+    sha = resolve(rev, cwd)
+    _git(["worktree", "add", "--quiet", "--detach", str(dest), sha], cwd)
+    try:
+        yield dest
+    finally:
+        _git(["worktree", "remove", "--force", str(dest)], cwd, check=False)
+        _git(["worktree", "prune"], cwd, check=False)

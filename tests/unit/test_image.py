@@ -102,6 +102,7 @@ def _uv() -> str:
     return found or str(ROOT / ".tools/bin/uv")
 
 
+@pytest.mark.process
 def test_dependencies_are_pinned_to_uv_lock_with_hashes(tmp_path: Path) -> None:
     locked = image.locked_requirements(_wheel(tmp_path, ["pyyaml>=6.0"]), ROOT, _uv(), "3.11")
     lock = (ROOT / "uv.lock").read_text()
@@ -111,6 +112,7 @@ def test_dependencies_are_pinned_to_uv_lock_with_hashes(tmp_path: Path) -> None:
     assert image.pins(locked) == {("pyyaml", version)}
 
 
+@pytest.mark.process
 def test_a_dependency_uv_lock_does_not_pin_is_refused(tmp_path: Path) -> None:
     # iniconfig is locked for pytest only (dev), so the runtime pins leave it out.
     wheel = _wheel(tmp_path, ["pyyaml>=6.0", "iniconfig"])

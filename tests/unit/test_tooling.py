@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from runner import Checkout, Runner
 from support import BIN, ROOT, run
 
 
+@pytest.mark.process
 def test_make_help_lists_every_documented_target(runner: Runner, merge_checkout: Checkout) -> None:
     out = runner.make("help", merge_checkout.path).stdout
     documented = re.findall(r"^([a-zA-Z_-]+):.*## ", (ROOT / "Makefile").read_text(), re.M)
@@ -16,6 +19,7 @@ def test_make_help_lists_every_documented_target(runner: Runner, merge_checkout:
         assert target in out
 
 
+@pytest.mark.process
 def test_pre_commit_config_is_valid_and_installs_from_pypi_only() -> None:
     run([str(BIN / "pre-commit"), "validate-config", ".pre-commit-config.yaml"], ROOT)
     text = (ROOT / ".pre-commit-config.yaml").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,7 @@ def test_ci_reports_without_waiting_for_tests_and_fails_after_uploading() -> Non
 def test_make_test_is_lint_then_the_tests_ci_runs() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: lint tests\b", makefile, re.MULTILINE)
-    assert recipe(makefile, "tests").strip() == "$(BIN)/pytest"
+    assert recipe(makefile, "tests").strip() == "$(BIN)/pytest $(XDIST)"
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:
@@ -474,9 +475,10 @@ def make_calls() -> list[tuple[str, str]]:
     for path in WORKFLOWS:
         for step in run_steps(path):
             # `make` as a command: at a line start or after ;, &&, || (not inside a message).
-            command = r"(?:^|&&|\|\||;)[ \t]*make((?:[ \t]+[\w.^-]+(?:=\S*)?)+)"
+            command = r"(?:^|&&|\|\||;)[ \t]*make((?:[ \t]+[\w.^-]+(?:=(?:\"[^\"]*\"|\S*))?)+)"
             for m in re.finditer(command, step.script, re.MULTILINE):
-                for word in m.group(1).split():
+                words = re.sub(r"=\"[^\"]*\"", "=", m.group(1)).split()  # STEP="a b"
+                for word in words:
                     if "=" not in word:
                         calls.add((path.name, word))
     return sorted(calls)
@@ -510,3 +512,22 @@ def test_make_targets_called_by_workflows_exist(workflow: str, target: str) -> N
     assert proc.returncode in expect, f"{workflow}: {' '.join(args)} failed:\n{proc.stderr}"
     if "-pRrq" in args:
         assert re.search(rf"^{re.escape(target)}:", proc.stdout, re.MULTILINE)
+
+
+def test_the_report_job_installs_the_pipeline_group_and_times_its_steps() -> None:
+    report = wf("ci.yml")["jobs"]["report"]
+    assert report["env"]["DEPS"] == "pipeline", "every make target installs the pipeline alone"
+    scripts = scripts_of(report)
+    makes = [s for s in scripts if re.search(r"(^|\n)\s*make ", s)]
+    assert "make install-pipeline" in makes[0], "the install is its own, timed, step"
+    for script in makes[:-1]:
+        assert script.lstrip().startswith("make timeline STEP="), script
+    summary = [s for s in report["steps"] if s.get("run") == "make timeline-summary"]
+    assert summary, "the job writes its timeline into the summary"
+    assert summary[0]["if"] == "always()"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-default-groups --group pipeline" in recipe(makefile, "$(VENV)/.synced-pipeline")
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    names = {re.split(r"[<>=\[ ]", d)[0] for d in groups["pipeline"]}
+    assert {"dvc", "dvc-s3"} <= names
+    assert {"include-group": "pipeline"} in groups["dev"]
