@@ -57,17 +57,30 @@ def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any
         for name in contract.input_names
     }
     required = [f.name for f in contract.features if f.required]
+    for rule in contract.rules:  # cross-field rules: JSON Schema cannot check them, say them
+        for name in rule.fields:
+            if name in props:
+                said = props[name].get("description", "")
+                props[name]["description"] = f"{said} {_rule_text(rule)}".strip()
+    head = f"{contract.title}: one record to score" if contract.title else "One record to score"
+    rules = " ".join(_rule_text(rule) for rule in contract.rules)
     return {
         "$schema": DRAFT,
         "title": title,
-        "description": f"{contract.title}: one record to score, by code names."
-        if contract.title
-        else "One record to score, by code names.",
+        "description": f"{head}, by code names. {rules}".strip(),
         "type": "object",
         "properties": props,
         "required": required,
         "additionalProperties": False,
     }
+
+
+def _rule_text(rule: Any) -> str:
+    """A rule as the 422 that enforces it words it: its fields, then its message."""
+    return (
+        f"Rule {rule.name} (checked after the schema, answered 422 naming "
+        f"{', '.join(rule.fields)}): {', '.join(rule.fields)}: {rule.message}."
+    )
 
 
 def _camel(key: str) -> str:

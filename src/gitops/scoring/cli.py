@@ -20,7 +20,7 @@ from gitops.contract import load as contract_load
 from gitops.contract.json_schema import record_schema
 from gitops.contract.validate import DataValidationError
 from gitops.files import write_json
-from gitops.scoring import api, batch, bundle
+from gitops.scoring import access, api, batch, bundle, server
 from gitops.scoring.persist import ModelFileError
 from gitops.settings import Settings, SettingsError
 
@@ -56,6 +56,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     serve.add_argument("--max-request-bytes", type=int, help="largest request body accepted")
     serve.add_argument("--max-records", type=int, help="most records in one request")
     serve.add_argument("--no-access-log", action="store_true", help="log errors only")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes serving requests (one per core)"
+    )
 
     info = sub.add_parser("info", parents=[common], help="version, hashes, metrics and gates")
     info.add_argument("--json", action="store_true", help="print JSON")
@@ -139,20 +142,31 @@ def _app(loaded: bundle.Bundle, limits: api.Limits, version: str) -> Any:
 
 
 def _serve(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
-    import uvicorn
-
     limits = api.Limits(
         args.max_request_bytes or loaded.serving.max_request_bytes,
         args.max_records or loaded.serving.max_records,
     )
-    uvicorn.run(
-        _app(loaded, limits, loaded.version),
-        host=args.host,
-        port=args.port,
-        access_log=not args.no_access_log,
-        log_level="info",
+    try:
+        tokens = access.load_tokens()
+    except access.TokenConfigError as exc:
+        print(f"{prog} serve: {exc}; not starting", file=sys.stderr)
+        return 1
+    if tokens.enabled:
+        print(
+            f"{prog} serve: bearer tokens required ({len(tokens.values)} from {tokens.source}); "
+            f"{', '.join(sorted(access.OPEN_PATHS))} open",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{prog} serve: access control is off (set {access.TOKENS_FILE_ENV} or "
+            f"{access.TOKENS_ENV} to require bearer tokens)",
+            file=sys.stderr,
+        )
+    app = access.guard(
+        _app(loaded, limits, loaded.version), tokens, access_log=not args.no_access_log
     )
-    return 0
+    return server.run(app, host=args.host, port=args.port, workers=max(1, args.workers))
 
 
 def _info(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:

@@ -65,6 +65,34 @@ class CompiledTrees:
         return out + self.baseline
 
 
+@dataclass(frozen=True)
+class Bins:
+    """The bin mapper of a fitted boosting, as one `searchsorted` per feature.
+
+    scikit-learn's `_BinMapper.transform` checks its input on every call, which costs more
+    than the trees for a few rows. A value goes to the first bin whose upper threshold is
+    at least the value (the binary search scikit-learn runs), a blank to the missing bin.
+    """
+
+    thresholds: tuple[NDArray[np.float64], ...]
+    missing_bin: int
+
+    @classmethod
+    def of(cls, mapper: Any) -> Bins | None:
+        if np.any(mapper.is_categorical_):
+            return None
+        thresholds = tuple(np.asarray(t, dtype=np.float64) for t in mapper.bin_thresholds_)
+        return cls(thresholds, int(mapper.missing_values_bin_idx_))
+
+    def transform(self, x: NDArray[np.float64]) -> NDArray[np.uint8]:
+        out = np.empty(x.shape, dtype=np.uint8)
+        for f, thresholds in enumerate(self.thresholds):
+            column = x[:, f]
+            out[:, f] = np.searchsorted(thresholds, column, side="left")
+            out[np.isnan(column), f] = self.missing_bin
+        return out
+
+
 def _compile_tree(
     nodes: NDArray[Any],
     t: int,
