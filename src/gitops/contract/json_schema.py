@@ -64,7 +64,7 @@ def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any
                 props[name]["description"] = f"{said} {_rule_text(rule)}".strip()
     head = f"{contract.title}: one record to score" if contract.title else "One record to score"
     rules = " ".join(_rule_text(rule) for rule in contract.rules)
-    return {
+    out: dict[str, Any] = {
         "$schema": DRAFT,
         "title": title,
         "description": f"{head}, by code names. {rules}".strip(),
@@ -73,6 +73,17 @@ def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any
         "required": required,
         "additionalProperties": False,
     }
+    stated = [rule_schema(rule) for rule in contract.rules if rule.json_schema is not None]
+    if stated:
+        out["allOf"] = stated
+    return out
+
+
+def rule_schema(rule: Any) -> dict[str, Any]:
+    """A rule's JSON Schema form, titled with its name so a failure can be named."""
+    return {"title": rule.name, "description": f"{', '.join(rule.fields)}: {rule.message}"} | dict(
+        rule.json_schema or {}
+    )
 
 
 def _rule_text(rule: Any) -> str:

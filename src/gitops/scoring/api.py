@@ -33,6 +33,7 @@ from pydantic_core import from_json, to_json
 
 from gitops.contract.parse import parse_column
 from gitops.contract.spec import Contract
+from gitops.scoring import access
 from gitops.scoring.bundle import Bands, Bundle
 from gitops.settings import ServingSettings
 
@@ -71,6 +72,10 @@ class TooLarge(BaseModel):
     detail: str
 
 
+class Unauthorized(BaseModel):
+    detail: str
+
+
 class BadRequestError(Exception):
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         super().__init__(problems)
@@ -84,13 +89,20 @@ class TooLargeError(Exception):
 class RecordChecker:
     """The input schema, compiled: whole records first, field by field to explain a failure."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], rules: tuple[Any, ...] = ()) -> None:
         self.schema = schema
         self.properties: dict[str, Any] = dict(schema.get("properties") or {})
         self.required: list[str] = list(schema.get("required") or [])
         self.closed = schema.get("additionalProperties") is False
         self.whole = fastjsonschema.compile(schema)
         self.fields = {name: fastjsonschema.compile(sub) for name, sub in self.properties.items()}
+        # The contract's rules the schema states (`allOf`), answered as the rule hook would.
+        by_name = {rule.name: rule for rule in rules}
+        self.rules = [
+            (by_name[part["title"]], fastjsonschema.compile(part))
+            for part in schema.get("allOf") or []
+            if part.get("title") in by_name
+        ]
 
     def problems(self, record: Any, loc: list[Any]) -> list[dict[str, Any]]:
         """Every way `record` breaks the schema; empty when it is valid."""
@@ -120,6 +132,14 @@ class RecordChecker:
                     check(record[name])
                 except fastjsonschema.JsonSchemaValueException as exc:
                     out.append(_field_problem([*loc, name], name, exc))
+        if not out:
+            for rule, check in self.rules:
+                try:
+                    check(record)
+                except fastjsonschema.JsonSchemaValueException:
+                    named = ", ".join(rule.fields)
+                    message = f"{named}: {rule.message}"
+                    out.append(_problem([*loc, rule.fields[0]], message, f"rule:{rule.name}"))
         return out or [_problem(loc, "record: does not match the input schema", "schema")]
 
 
@@ -398,10 +418,15 @@ def create_app(
     description: str,
     bundle: Bundle | None = None,
     info: dict[str, Any] | None = None,
+    auth: bool = False,
 ) -> FastAPI:
-    """The API for `bundle`; without one it only documents itself (OpenAPI export)."""
+    """The API for `bundle`; without one it only documents itself (OpenAPI export).
+
+    `auth` documents the bearer tokens the access guard (`gitops.scoring.access`) checks:
+    the document then says which operations answer 401 without one.
+    """
     id_column = contract.id or "id"
-    checker = RecordChecker(input_schema)
+    checker = RecordChecker(input_schema, contract.rules)
     response = response_model(serving, bands, id_column)
     decimals = serving.probability_decimals
     score_column, band_column = serving.score_column, serving.band_column
@@ -495,7 +520,7 @@ def create_app(
             media_type="application/json",
         )
 
-    app.openapi = lambda: _openapi(app, input_schema, limits.max_records)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, input_schema, limits.max_records, auth=auth)  # type: ignore[method-assign]
     return app
 
 
@@ -546,8 +571,10 @@ def _records(body: bytes, max_records: int) -> tuple[list[Any], list[Any]]:
     return records, ["records"]
 
 
-def _openapi(app: FastAPI, input_schema: dict[str, Any], max_records: int) -> dict[str, Any]:
-    """FastAPI's document plus the input schema and the batch the request body refers to."""
+def _openapi(
+    app: FastAPI, input_schema: dict[str, Any], max_records: int, *, auth: bool = False
+) -> dict[str, Any]:
+    """FastAPI's document plus the input schema, the batch, and the tokens when required."""
     if app.openapi_schema is None:
         spec = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -557,5 +584,32 @@ def _openapi(app: FastAPI, input_schema: dict[str, Any], max_records: int) -> di
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(defs["$defs"])
         schemas.update({RECORD: record, BATCH: batch_schema(max_records)})
+        if auth:
+            _document_tokens(spec)
         app.openapi_schema = spec
     return app.openapi_schema
+
+
+def _document_tokens(spec: dict[str, Any]) -> None:
+    _, defs = models_json_schema([(Unauthorized, "validation")], ref_template=REF)
+    spec["components"]["schemas"].update(defs["$defs"])
+    spec["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of the tokens the server was started with "
+            f"({access.TOKENS_FILE_ENV} or {access.TOKENS_ENV}).",
+        }
+    }
+    for path, operations in spec["paths"].items():
+        if path in access.OPEN_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"bearer": []}]
+            operation.setdefault("responses", {})["401"] = {
+                "description": "Missing or invalid bearer token",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model="Unauthorized")}}
+                },
+            }

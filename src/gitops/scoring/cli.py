@@ -125,7 +125,7 @@ def _predict(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
     return 0
 
 
-def _app(loaded: bundle.Bundle, limits: api.Limits, version: str) -> Any:
+def _app(loaded: bundle.Bundle, limits: api.Limits, version: str, *, auth: bool = False) -> Any:
     manifest = loaded.manifest
     return api.create_app(
         loaded.contract,
@@ -138,6 +138,7 @@ def _app(loaded: bundle.Bundle, limits: api.Limits, version: str) -> Any:
         description=str(manifest.get("summary") or ""),
         bundle=loaded,
         info=bundle.describe(loaded),
+        auth=auth,
     )
 
 
@@ -163,9 +164,8 @@ def _serve(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
             f"{access.TOKENS_ENV} to require bearer tokens)",
             file=sys.stderr,
         )
-    app = access.guard(
-        _app(loaded, limits, loaded.version), tokens, access_log=not args.no_access_log
-    )
+    app = _app(loaded, limits, loaded.version, auth=tokens.enabled)
+    app = access.guard(app, tokens, access_log=not args.no_access_log)
     return server.run(app, host=args.host, port=args.port, workers=max(1, args.workers))
 
 
@@ -206,7 +206,8 @@ def _write_openapi(app: Any, output: str, prog: str) -> int:
 
 def _openapi(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
     limits = api.Limits.from_settings(loaded.serving)
-    return _write_openapi(_app(loaded, limits, args.version or loaded.version), args.output, prog)
+    app = _app(loaded, limits, args.version or loaded.version, auth=True)
+    return _write_openapi(app, args.output, prog)
 
 
 def settings_app(settings: Settings, version: str) -> Any:
@@ -222,6 +223,7 @@ def settings_app(settings: Settings, version: str) -> Any:
         version=version,
         title=f"{names['title']} API",
         description=names["summary"],
+        auth=True,  # the document a production deployment serves: tokens required
     )
 
 

@@ -105,6 +105,8 @@ def _supervise(children: list[int]) -> int:
             continue
         alive.discard(pid)
         code = os.waitstatus_to_exitcode(status)
+        if stopping and -code in (signal.SIGTERM, signal.SIGINT):
+            code = 0  # uvicorn re-raises the signal it shut down on: a clean stop
         worst = max(worst, abs(code))
         if not stopping:  # a worker died on its own: the server is no longer what it says
             print(f"serve: worker {pid} exited {code}; stopping the others", file=sys.stderr)

@@ -52,7 +52,13 @@ class CompiledTrees:
     def raw(self, binned: NDArray[np.uint8]) -> NDArray[np.float64]:
         """Raw scores (log-odds) of binned rows: baseline plus every tree's leaf value."""
         tables, dtype = self.tables, self.tables.dtype.type
-        trees = np.arange(tables.shape[2])
+        n_trees, n_leaves = tables.shape[2], self.leaf_values.shape[1]
+        # A power of two's exponent is its leaf: read it from the float's exponent bits.
+        wide = dtype is np.uint64
+        as_float, as_int = (np.float64, np.int64) if wide else (np.float32, np.int32)
+        shift, bias = (52, 1023) if wide else (23, 127)
+        offsets = np.arange(n_trees) * n_leaves
+        values = self.leaf_values.ravel()
         out = np.empty(len(binned), dtype=np.float64)
         for start in range(0, len(binned), BLOCK_ROWS):
             rows = binned[start : start + BLOCK_ROWS]
@@ -60,8 +66,9 @@ class CompiledTrees:
             for f in range(1, tables.shape[0]):
                 reachable &= tables[f][rows[:, f]]
             lowest = reachable & (~reachable + dtype(1))  # the leftmost reachable leaf
-            leaf = np.log2(lowest.astype(np.float64)).astype(np.intp)  # exact: powers of 2
-            out[start : start + BLOCK_ROWS] = self.leaf_values[trees, leaf].sum(axis=1)
+            leaf = (lowest.astype(as_float).view(as_int) >> shift) - bias  # exact: powers of 2
+            leaf += offsets
+            out[start : start + BLOCK_ROWS] = values.take(leaf).sum(axis=1)
         return out + self.baseline
 
 
