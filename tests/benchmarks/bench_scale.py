@@ -26,9 +26,10 @@ import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from gitops import bench, curves, files, metrics
 from gitops.contract import load, reading
@@ -398,11 +399,8 @@ def _big_batch_row(cmd: list[str], repo: Path, workers: int, requests: int = 50)
     return Row(0, step + " (server CPU and memory)", served, note=note)
 
 
-def floor_app() -> Any:
+def floor_app() -> FastAPI:
     """The framework floor: FastAPI reading a JSON body and answering a constant."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response
-
     app = FastAPI()
     answer = b'{"model_version":"floor","predictions":[]}'
 

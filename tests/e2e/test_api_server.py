@@ -257,3 +257,18 @@ def test_schemathesis_finds_no_disagreement(server: Server, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert summary, proc.stdout[-2000:]
     assert re.search(r"\d+ generated", summary[-1])
+
+
+def test_info_into_a_closed_pipe_ends_quietly(pipeline_repo: Path) -> None:
+    """`churn info | head -1`: the reader is gone before the command writes; no traceback."""
+    proc = subprocess.Popen(
+        [str(BIN / "churn"), "info", "--model", "models/model.skops"],
+        cwd=pipeline_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # closed before the model is even loaded: every write is refused
+    error = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, error
+    assert "Traceback" not in error
+    assert "BrokenPipeError" not in error
