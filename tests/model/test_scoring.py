@@ -96,6 +96,12 @@ def test_the_arrays_path_scores_exactly_like_scikit_learn(
     typed = api.records_frame(records, contract, ["records"])
     reference = scoring.positive_proba(bundle.model, typed[contract.feature_names])
     np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-12)
+    for size in (1, 3, 16):  # the few-rows path an HTTP request takes
+        for start in range(0, 160, size):
+            part = records[start : start + size]
+            few = api.records_columns(part, contract, ["records"])
+            scores = bundle.scorer.proba_arrays(few.arrays, few.rows)
+            np.testing.assert_allclose(scores, reference[start : start + size], atol=1e-12)
     preprocess = bundle.scorer.preprocess
     compiled = CompiledColumns.of(preprocess)
     assert compiled is not None
@@ -114,6 +120,9 @@ def test_the_arrays_path_scores_exactly_like_scikit_learn(
     bins = Bins.of(mapper)
     assert bins is not None
     assert np.array_equal(bins.transform(expected), mapper.transform(expected))
+    for start in range(0, 64, 4):  # few rows: the one-operation path, blanks included
+        few = expected[start : start + 4]
+        assert np.array_equal(bins.transform(few), mapper.transform(few))
 
 
 def test_a_preprocessing_it_cannot_compile_keeps_scikit_learn(bundle: scoring.Bundle) -> None:
