@@ -51,3 +51,22 @@ def test_the_record_schema_carries_the_stated_rules() -> None:
     for rule in CONTRACT.rules:
         for name in rule.fields:
             assert rule.message in schema["properties"][name]["description"]
+
+
+def test_memoized_rule_verdicts_are_the_hooks_even_when_the_memory_is_cleared() -> None:
+    from gitops.scoring import api
+
+    rules = api.RuleChecks(CONTRACT)
+    rules.LIMIT = 3  # cleared on almost every request
+    stated = {r.name: r for r in STATED}
+    grids = [[list(CONTRACT.field(n).allowed or ()) for n in r.fields] for r in STATED]
+    for rule, grid in zip(STATED, grids, strict=True):
+        combos = [dict(zip(rule.fields, v, strict=True)) for v in itertools.product(*grid)]
+        frame = pd.DataFrame(combos).astype(np.int64)
+        expected = rule.offending(frame).to_numpy().tolist()
+        for _ in range(3):  # first asked, then remembered, cleared and asked again
+            columns = api.Columns({k: frame[k].to_numpy() for k in frame}, set(frame), len(frame))
+            found = [p["loc"][2] for p in rules.problems(columns, ["records"])]
+            assert found == [i for i, bad in enumerate(expected) if bad]
+            assert all(p["type"] == f"rule:{rule.name}" for p in rules.problems(columns, ["x"]))
+    assert stated

@@ -310,21 +310,23 @@ class RuleChecks:
         self, rule: Any, memo: dict[tuple[Any, ...], bool], arrays: list[NDArray[Any]]
     ) -> list[bool]:
         keys = list(zip(*(a.tolist() for a in arrays), strict=True))
-        unknown = [k for k in dict.fromkeys(keys) if k not in memo]
-        if unknown:
-            frame = pd.DataFrame(
-                {
-                    f: np.asarray([k[j] for k in unknown], dtype=a.dtype)
-                    for j, (f, a) in enumerate(zip(rule.fields, arrays, strict=True))
-                }
-            )
-            found = dict(zip(unknown, rule.offending(frame).to_numpy().tolist(), strict=True))
-            flags = [found[k] if k in found else memo[k] for k in keys]
-            if len(memo) + len(found) > self.LIMIT:
-                memo.clear()
-            memo.update(found)
-            return flags
-        return [memo[k] for k in keys]
+        # Looked up with `get`, never `memo[k]`: a batch scored in the thread pool may clear
+        # the memory between a check and a read.
+        flags = [memo.get(k) for k in keys]
+        unknown = list(dict.fromkeys(k for k, f in zip(keys, flags, strict=True) if f is None))
+        if not unknown:
+            return [bool(f) for f in flags]
+        frame = pd.DataFrame(
+            {
+                f: np.asarray([k[j] for k in unknown], dtype=a.dtype)
+                for j, (f, a) in enumerate(zip(rule.fields, arrays, strict=True))
+            }
+        )
+        found = dict(zip(unknown, rule.offending(frame).to_numpy().tolist(), strict=True))
+        if len(memo) + len(found) > self.LIMIT:
+            memo.clear()
+        memo.update(found)
+        return [found[k] if f is None else bool(f) for k, f in zip(keys, flags, strict=True)]
 
 
 def records_frame(
