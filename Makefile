@@ -363,3 +363,7 @@ SIZES ?= 100000 1000000
 .PHONY: bench
 bench: install ## Time and memory of every step at SIZES customers (default "100000 1000000"), into docs/benchmarks.md
 	$(BIN)/python tests/benchmarks/bench_scale.py --sizes $(SIZES)
+
+.PHONY: bench-api
+bench-api: install ## The HTTP rows of `make bench` alone (wrk; the dev model in models/), into docs/benchmarks.md
+	$(BIN)/python tests/benchmarks/bench_scale.py --api-only

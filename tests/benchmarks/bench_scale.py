@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from gitops import bench, curves, files, metrics
 from gitops.contract import load, reading
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DOC = ROOT / "docs/benchmarks.md"
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+API_MARKERS = ("<!-- bench-api:start -->", "<!-- bench-api:end -->")
 PACKAGES = ("numpy", "pandas", "pyarrow", "scikit-learn", "pandera", "skops", "dvc", "uvicorn")
 RAW = "data/raw/customers.csv"
 
@@ -289,32 +292,57 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def api_rows(repo: Path, seconds: int, clients: int) -> list[Row]:
-    """`churn serve` under `clients` concurrent keep-alive connections from wrk."""
+def api_rows(repo: Path, seconds: int, clients: int, workers: int = 2) -> list[Row]:
+    """`churn serve` under `clients` concurrent keep-alive connections from wrk.
+
+    Beside it, on the same machine in the same run, a bare FastAPI app served the same way
+    (uvicorn, same workers, an endpoint that reads the body and answers a constant): the
+    framework's floor, so the ratio says what validation and scoring cost.
+    """
     step = f"HTTP API, {clients} clients, {seconds} s"
     if not has_churn_command("serve"):
         return [Row(0, step, None, note="`churn serve` is not in this revision")]
     wrk = shutil.which("wrk")
     if wrk is None:
         return [Row(0, step, None, note="wrk is not installed (apt-get install wrk)")]
+    one, batch = _bodies(10)
+    rows: list[Row] = []
+    floor_cmd = [sys.executable, __file__, "floor", "--workers", str(workers)]
+    serve_cmd = [str(BIN / "churn"), "serve", "--model", "models/model.skops", "--no-access-log"]
+    serve_cmd += ["--workers", str(workers)]
+    for label, cmd in (
+        ("bare FastAPI app (framework floor)", floor_cmd),
+        ("churn serve", serve_cmd),
+    ):
+        for what, body in (("1 record", one), ("10 records", batch)):
+            name = f"{step}, {workers} workers: {label}, {what} per request"
+            served, text = _under_load(cmd, repo, body, wrk, clients, seconds)
+            rows.append(Row(0, name + " (server CPU and memory)", served, note=text))
+    rows.append(_big_batch_row(serve_cmd, repo, workers))
+    return rows
+
+
+def _under_load(
+    cmd: list[str], repo: Path, body: str, wrk: str, clients: int, seconds: int
+) -> tuple[bench.Measurement, str]:
     port = free_port()
-    serve = [str(BIN / "churn"), "serve", "--model", "models/model.skops", "--no-access-log"]
-    serve += ["--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
-        serve, cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        [*cmd, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
         _wait_for_port(port, server)
-        script = repo / "bench-post.lua"
-        script.write_text(_wrk_script())
-        print(f"[api] wrk {clients} clients for {seconds} s", flush=True)
+        script = ROOT / "bench" / "post.lua"  # bench/ is git-ignored
+        script.parent.mkdir(exist_ok=True)
+        script.write_text(_wrk_script(body))
+        print(f"[api] {' '.join(cmd[1:3])}: wrk {clients} clients for {seconds} s", flush=True)
         load = [wrk, "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script)]
         load.append(f"http://127.0.0.1:{port}/predict")
         m = bench.measure(load, repo, env=env(), timeout_s=seconds + 30)
     finally:
         server.terminate()
         # Reaped here rather than by Popen.wait: the kernel hands over the server's own CPU
-        # time and peak memory over its whole life with its exit status.
+        # time and peak memory (its workers' included) over its whole life with its status.
         _pid, status, usage = bench.wait_with_usage(server, time.perf_counter() + 15)
         server.returncode = os.waitstatus_to_exitcode(status)
     served = bench.Measurement(
@@ -324,7 +352,69 @@ def api_rows(repo: Path, seconds: int, clients: int) -> list[Row]:
         returncode=m.returncode,
         output=m.output,
     )
-    return [Row(0, step + " (server CPU and memory)", served, note=_wrk_summary(m.output))]
+    return served, f"{_wrk_summary(m.output)}; wrk itself {m.cpu_s:.1f} s CPU"
+
+
+def _big_batch_row(cmd: list[str], repo: Path, workers: int, requests: int = 50) -> Row:
+    """One client sending batches of the most records a request may hold, one at a time."""
+    import http.client
+
+    settings = Settings.load(ROOT / "params.yaml")
+    size = settings.serving.max_records
+    _, body = _bodies(size)
+    port = free_port()
+    server = subprocess.Popen(
+        [*cmd, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=repo, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    times: list[float] = []
+    try:
+        _wait_for_port(port, server)
+        print(f"[api] {requests} sequential requests of {size:,} records", flush=True)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        for i in range(requests + 5):
+            start = time.perf_counter()
+            conn.request("POST", "/predict", body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise bench.StepFailedError(f"a batch of {size} was answered {answer.status}")
+            if i >= 5:  # the first few warm the caches
+                times.append(time.perf_counter() - start)
+        conn.close()
+    finally:
+        server.terminate()
+        usage = bench.wait_with_usage(server, time.perf_counter() + 15)[2]
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+    served = bench.Measurement(
+        wall_s=sum(times), cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_mib=usage.ru_maxrss / 1024, returncode=0,
+    )  # fmt: skip
+    note = (
+        f"{requests} requests one after another, p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms, {size * requests / sum(times):,.0f} records/s"
+    )
+    step = f"HTTP API, {workers} workers: churn serve, {size:,} records per request"
+    return Row(0, step + " (server CPU and memory)", served, note=note)
+
+
+def floor_app() -> FastAPI:
+    """The framework floor: FastAPI reading a JSON body and answering a constant."""
+    app = FastAPI()
+    answer = b'{"model_version":"floor","predictions":[]}'
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Response:
+        await request.body()
+        return Response(answer, media_type="application/json")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
 
 
 def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
@@ -339,18 +429,26 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout_s: float 
     raise bench.StepFailedError(f"churn serve did not listen on 127.0.0.1:{port} in {timeout_s} s")
 
 
-def _wrk_script() -> str:
-    """A POST of one real customer record, as JSON."""
+def _bodies(batch: int) -> tuple[str, str]:
+    """One real customer record as a JSON body, and `batch` of them as a batch."""
+    from gitops.contract.json_schema import json_records
+
     settings = Settings.load(ROOT / "params.yaml")
     contract = load.load(ROOT / settings.data.contract)
     path = ROOT / settings.data.raw
     frame = check(reading.read_csv(path, contract), contract, str(path))
-    record = frame[contract.feature_names].head(1).to_dict(orient="records")[0]
-    body = json.dumps(record).replace("\\", "\\\\").replace('"', '\\"')
+    records = json_records(frame.head(batch), contract)
+    records = (records * (batch // len(records) + 1))[:batch]
+    return json.dumps(records[0]), json.dumps({"records": records})
+
+
+def _wrk_script(body: str) -> str:
+    """wrk's POST of `body`, as JSON."""
+    quoted = body.replace("\\", "\\\\").replace('"', '\\"')
     return (
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.body = "{body}"\n'
+        f'wrk.body = "{quoted}"\n'
     )
 
 
@@ -407,14 +505,18 @@ def environment_text(load_before: tuple[float, ...], minutes: float) -> str:
     return "\n".join(lines)
 
 
-def write_doc(text: str, doc: Path = DOC) -> None:
+def write_doc(text: str, doc: Path = DOC, markers: tuple[str, str] = MARKERS) -> None:
     current = doc.read_text(encoding="utf-8")
-    files.write_text(doc, bench.replace_between(current, *MARKERS, text))
+    files.write_text(doc, bench.replace_between(current, *markers, text))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
+    floor = sub.add_parser("floor", help="serve the bare FastAPI app (the framework floor)")
+    floor.add_argument("--host", default="127.0.0.1")
+    floor.add_argument("--port", type=int, default=8000)
+    floor.add_argument("--workers", type=int, default=1)
     ref = sub.add_parser("bare", help="run the bare reference once (what `run` measures)")
     ref.add_argument("--input", required=True)
     ref.add_argument("--params", default="params.yaml")
@@ -423,23 +525,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench")
     parser.add_argument("--api-seconds", type=int, default=30)
     parser.add_argument("--api-clients", type=int, default=32)
+    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--api-only", action="store_true", help="the HTTP rows alone")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
+    if args.command == "floor":
+        from gitops.scoring import server
+
+        return server.run(floor_app(), host=args.host, port=args.port, workers=args.workers)
     if args.command == "bare":
         values = bare(args.input, args.params)
         print(json.dumps({k: round(v, 6) for k, v in values.items()}))
         return 0
-    load_before, started = os.getloadavg(), time.monotonic()
     warm_up()
-    rows: list[Row] = []
-    for size in args.sizes:
-        rows += run_size(size, args.seed, args.workdir)
-    rows += api_rows(args.workdir / "work" / str(args.sizes[0]), args.api_seconds, args.api_clients)
+    sections = []
+    if not args.api_only:  # the pipeline's table; `--api-only` leaves it as it is
+        load_before, started = os.getloadavg(), time.monotonic()
+        rows: list[Row] = []
+        for size in args.sizes:
+            rows += run_size(size, args.seed, args.workdir)
+        minutes = (time.monotonic() - started) / 60
+        text = f"{table(rows)}\n\nMeasured on:\n\n{environment_text(load_before, minutes)}\n"
+        sections.append((text, MARKERS))
+    # The HTTP rows have their own table and their own load average: the machine's load
+    # moves latency far more than it moves batch work.
+    load_before, started = os.getloadavg(), time.monotonic()
+    api_repo = ROOT if args.api_only else args.workdir / "work" / str(args.sizes[0])
+    api = api_rows(api_repo, args.api_seconds, args.api_clients, args.api_workers)
     minutes = (time.monotonic() - started) / 60
-    text = f"{table(rows)}\n\nMeasured on:\n\n{environment_text(load_before, minutes)}\n"
-    print("\n" + text)
+    text = f"{table(api)}\n\nMeasured on:\n\n{environment_text(load_before, minutes)}\n"
+    sections.append((text, API_MARKERS))
+    for text, markers in sections:
+        print("\n" + text)
+        if not args.no_doc:
+            write_doc(text, markers=markers)
     if not args.no_doc:
-        write_doc(text)
         print(f"written to {DOC.relative_to(ROOT)}")
     return 0
 

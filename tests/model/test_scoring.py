@@ -71,6 +71,72 @@ def test_compiled_trees_reach_the_leaves_scikit_learn_reaches(bundle: scoring.Bu
     np.testing.assert_allclose(compiled.raw(binned), reference, rtol=0, atol=1e-10)
 
 
+def test_the_arrays_path_scores_exactly_like_scikit_learn(
+    bundle: scoring.Bundle, test_rows: pd.DataFrame
+) -> None:
+    """What the API scores: compiled preprocessing and bins, from the validated JSON."""
+    from gitops.contract.json_schema import json_records
+    from gitops.scoring import api
+    from gitops.scoring.columns import CompiledColumns
+    from gitops.scoring.trees import Bins
+
+    assert bundle.scorer.fast
+    contract = sample.contract()
+    features = test_rows[contract.feature_names]
+    records = json_records(test_rows, contract)
+    # Odd but schema-valid values: whole floats, the ends of every range, blanks where allowed.
+    rng = np.random.default_rng(1)
+    for record in records[::7]:
+        for field in contract.features:
+            c = field.constraints
+            if field.type == "integer" and field.allowed is None:
+                record[field.name] = float(rng.choice([c.minimum or 0, c.maximum or 0]))
+    columns = api.records_columns(records, contract, ["records"])
+    fast = bundle.scorer.proba_arrays(columns.arrays, columns.rows)
+    typed = api.records_frame(records, contract, ["records"])
+    reference = scoring.positive_proba(bundle.model, typed[contract.feature_names])
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=1e-12)
+    for size in (1, 3, 16):  # the few-rows path an HTTP request takes
+        for start in range(0, 160, size):
+            part = records[start : start + size]
+            few = api.records_columns(part, contract, ["records"])
+            scores = bundle.scorer.proba_arrays(few.arrays, few.rows)
+            np.testing.assert_allclose(scores, reference[start : start + size], atol=1e-12)
+    preprocess = bundle.scorer.preprocess
+    compiled = CompiledColumns.of(preprocess)
+    assert compiled is not None
+    matrix = compiled.transform(columns.arrays, columns.rows)
+    expected = preprocess.transform(typed[contract.feature_names]).to_numpy(np.float64)
+    assert np.array_equal(matrix, expected)
+    # Values outside the categories and blanks: one-hot of none, the missing bin.
+    unusual = {n: a.astype(np.float64) for n, a in columns.arrays.items() if a.dtype.kind in "fi"}
+    for name in unusual:
+        unusual[name][::3] = np.nan
+        unusual[name][1::3] = 7.0
+    frame = pd.DataFrame(unusual)[list(features.columns)]
+    expected = preprocess.transform(frame).to_numpy(np.float64)
+    np.testing.assert_array_equal(compiled.transform(unusual, len(frame)), expected)
+    mapper = bundle.model.steps[-1][1]._bin_mapper
+    bins = Bins.of(mapper)
+    assert bins is not None
+    assert np.array_equal(bins.transform(expected), mapper.transform(expected))
+    for start in range(0, 64, 4):  # few rows: the one-operation path, blanks included
+        few = expected[start : start + 4]
+        assert np.array_equal(bins.transform(few), mapper.transform(few))
+
+
+def test_a_preprocessing_it_cannot_compile_keeps_scikit_learn(bundle: scoring.Bundle) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import PolynomialFeatures
+
+    from gitops.scoring.columns import CompiledColumns
+
+    odd = ColumnTransformer([("poly", PolynomialFeatures(), ["a", "b"])])
+    odd.fit(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}))
+    assert CompiledColumns.of(odd) is None
+    assert CompiledColumns.of(bundle.scorer.preprocess) is not None
+
+
 def test_threads_split_large_batches_without_changing_scores(
     bundle: scoring.Bundle, test_rows: pd.DataFrame
 ) -> None:

@@ -57,17 +57,41 @@ def record_schema(contract: Contract, *, title: str = "Record") -> dict[str, Any
         for name in contract.input_names
     }
     required = [f.name for f in contract.features if f.required]
-    return {
+    for rule in contract.rules:  # cross-field rules: JSON Schema cannot check them, say them
+        for name in rule.fields:
+            if name in props:
+                said = props[name].get("description", "")
+                props[name]["description"] = f"{said} {_rule_text(rule)}".strip()
+    head = f"{contract.title}: one record to score" if contract.title else "One record to score"
+    rules = " ".join(_rule_text(rule) for rule in contract.rules)
+    out: dict[str, Any] = {
         "$schema": DRAFT,
         "title": title,
-        "description": f"{contract.title}: one record to score, by code names."
-        if contract.title
-        else "One record to score, by code names.",
+        "description": f"{head}, by code names. {rules}".strip(),
         "type": "object",
         "properties": props,
         "required": required,
         "additionalProperties": False,
     }
+    stated = [rule_schema(rule) for rule in contract.rules if rule.json_schema is not None]
+    if stated:
+        out["allOf"] = stated
+    return out
+
+
+def rule_schema(rule: Any) -> dict[str, Any]:
+    """A rule's JSON Schema form, titled with its name so a failure can be named."""
+    return {"title": rule.name, "description": f"{', '.join(rule.fields)}: {rule.message}"} | dict(
+        rule.json_schema or {}
+    )
+
+
+def _rule_text(rule: Any) -> str:
+    """A rule as the 422 that enforces it words it: its fields, then its message."""
+    return (
+        f"Rule {rule.name} (checked after the schema, answered 422 naming "
+        f"{', '.join(rule.fields)}): {', '.join(rule.fields)}: {rule.message}."
+    )
 
 
 def _camel(key: str) -> str:

@@ -149,6 +149,9 @@ class RuleSpec(_Model):
     check: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     fields: tuple[str, ...] = Field(min_length=1)
     message: str
+    # The same rule in JSON Schema (optional): the API's published schema then states it,
+    # so a client or a schema-driven test knows exactly which records are accepted.
+    json_schema: dict[str, Any] | None = Field(None, alias="schema")
     hook: Hook | None = Field(None, exclude=True)
 
     def offending(self, frame: pd.DataFrame) -> pd.Series:

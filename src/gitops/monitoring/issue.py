@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gh", default="gh", help="GitHub CLI to call")
     args = parser.parse_args(argv)
     report_path = Path(args.report)
-    md_path = report_path.with_suffix(".md")
+    # The Markdown report sits beside the JSON one with the same stem; a stem with a dot
+    # (`mon_0.6.json`) keeps it, which `with_suffix` would not for a path given without `.json`.
+    stem = report_path.name.removesuffix(".json")
+    md_path = report_path.with_name(stem + ".md")
     try:
         crossed = json.loads(report_path.read_text(encoding="utf-8"))["crossed"]
         markdown = md_path.read_text(encoding="utf-8")

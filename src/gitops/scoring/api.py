@@ -13,6 +13,7 @@ by field, so the 422 lists every problem, not only the first.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 from dataclasses import dataclass
@@ -24,19 +25,23 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from numpy.typing import NDArray
 from pydantic import BaseModel, Field, create_model
 from pydantic.json_schema import models_json_schema
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from gitops.contract.parse import parse_column
 from gitops.contract.spec import Contract
+from gitops.scoring import access
 from gitops.scoring.bundle import Bands, Bundle
 from gitops.settings import ServingSettings
 
 log = logging.getLogger("gitops.scoring.api")
 REF = "#/components/schemas/{model}"
 RECORD, BATCH = "Record", "Batch"
+#: Batches up to this size are scored on the event loop: cheaper than a hop to a thread.
+INLINE_RECORDS = 64
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text",
                "boolean": "true or false", "null": "null", "object": "a JSON object"}  # fmt: skip
 
@@ -67,6 +72,10 @@ class TooLarge(BaseModel):
     detail: str
 
 
+class Unauthorized(BaseModel):
+    detail: str
+
+
 class BadRequestError(Exception):
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         super().__init__(problems)
@@ -85,7 +94,11 @@ class RecordChecker:
         self.properties: dict[str, Any] = dict(schema.get("properties") or {})
         self.required: list[str] = list(schema.get("required") or [])
         self.closed = schema.get("additionalProperties") is False
-        self.whole = fastjsonschema.compile(schema)
+        # The contract's rules the schema states (`allOf`) are left to their hooks, which
+        # answer them naming the rule's fields and are memoized: as JSON Schema (`anyOf`
+        # tried branch by branch) they would triple the cost of every record. A test holds
+        # the two forms of each rule to the same verdicts.
+        self.whole = fastjsonschema.compile({k: v for k, v in schema.items() if k != "allOf"})
         self.fields = {name: fastjsonschema.compile(sub) for name, sub in self.properties.items()}
 
     def problems(self, record: Any, loc: list[Any]) -> list[dict[str, Any]]:
@@ -150,6 +163,38 @@ def _problem(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
     return {"loc": ["body", *loc], "msg": msg, "type": kind}
 
 
+def example_record(contract: Contract, schema: dict[str, Any]) -> dict[str, Any]:
+    """A record the input schema and the rules accept, for the OpenAPI document.
+
+    A field's `example` in the contract is taken as it is; otherwise the first allowed
+    value, the lower bound of a range, or a short text. Tests send it to a real server.
+    """
+    out: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        field = contract.field(name)
+        if field.example is not None:
+            out[name] = field.example
+        elif "enum" in prop:
+            out[name] = next(v for v in prop["enum"] if v is not None)
+        elif field.type in ("integer", "number"):
+            low = prop.get("minimum", prop.get("exclusiveMinimum", 0))
+            value = max(low, min(0, prop.get("maximum", 0)))
+            if "exclusiveMinimum" in prop and value <= prop["exclusiveMinimum"]:
+                value = prop["exclusiveMinimum"] + 1
+            out[name] = int(value) if field.type == "integer" else float(value)
+        elif field.type == "boolean":
+            out[name] = False
+        elif field.type == "date":
+            fmt = "%Y-%m-%d" if field.format in ("default", "any") else field.format
+            out[name] = datetime.date(2024, 1, 31).strftime(fmt)
+        else:
+            text = "C-0001"
+            out[name] = text[: prop.get("maxLength", len(text))].ljust(
+                prop.get("minLength", 0), "0"
+            )
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def _id(value: Any) -> Any:
     """The id as sent; an integral float (valid for an integer in JSON Schema) as its integer."""
     return int(value) if isinstance(value, float) else value
@@ -164,52 +209,158 @@ def _number(value: Any) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+def _numbers(values: list[Any]) -> NDArray[np.float64]:
+    try:  # the common case in one C loop: numbers, booleans and nulls only
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        return np.asarray([_number(v) for v in values], dtype=np.float64)
+
+
+@dataclass
+class Columns:
+    """Schema-valid records as one typed array per field, and what was actually sent."""
+
+    arrays: dict[str, NDArray[Any]]
+    sent: set[str]
+    rows: int
+
+
+def records_columns(records: list[dict[str, Any]], contract: Contract, loc: list[Any]) -> Columns:
+    """Typed columns from schema-valid JSON; a 422 names a value the schema let through.
+
+    The schema already fixed every value's type, range and allowed values, so values are
+    taken as they are (numbers as floats, whole ones as int64, booleans as 1/0, blanks and
+    fields left out as NaN); only dates, which travel as text, are parsed.
+    """
+    arrays: dict[str, NDArray[Any]] = {}
+    names = [n for n in contract.input_names if n != contract.id]
+    sent = {n for n in names if any(n in r for r in records)}
+    problems: list[dict[str, Any]] = []
+    rows = len(records)
+    fields = [contract.field(n) for n in names]
+    numeric = [f for f in fields if f.type in ("integer", "number", "boolean")]
+    if numeric:  # every number of the request in one array: a few numpy calls in all
+        matrix = _numbers([r.get(f.name) for r in records for f in numeric])
+        matrix = matrix.reshape(rows, len(numeric))
+        for i, j in zip(*np.nonzero(np.isinf(matrix)), strict=True):
+            name = numeric[j].name
+            problems.append(
+                _problem([*where(loc, i), name], f"{name}: must be a finite number", "value")
+            )
+        blank = np.isnan(matrix).any(axis=0)
+        for j, field in enumerate(numeric):
+            column = matrix[:, j]
+            whole = field.type != "number" and not blank[j] and not problems
+            arrays[field.name] = column.astype(np.int64) if whole else column
+    for field in fields:
+        name = field.name
+        if field.type == "date":
+            values = [r.get(name) for r in records]
+            parsed, failures = parse_column(pd.Series(values, dtype=object), field)
+            problems += [
+                _problem([*where(loc, i), name], f"{name}: {rule}", "value")
+                for _, rule, i, _ in failures
+            ]
+            arrays[name] = parsed.to_numpy()
+        elif field.type not in ("integer", "number", "boolean"):
+            arrays[name] = np.asarray([r.get(name) for r in records], dtype=object)
+    if problems:
+        raise BadRequestError(problems)
+    return Columns(arrays, sent, rows)
+
+
+class RuleChecks:
+    """The contract's rule hooks, remembered per combination of the values they read.
+
+    A hook is a row-wise function of its fields (src/churn/rules.py), so its verdict on a
+    combination of values holds for every record with those values. Serving sees the same
+    few combinations over and over; asking pandas once per combination instead of once per
+    request takes the rules off the request's cost. The memory is bounded.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self, contract: Contract) -> None:
+        self.rules = contract.rules
+        self.memo: list[dict[tuple[Any, ...], bool]] = [{} for _ in self.rules]
+
+    def problems(self, columns: Columns, loc: list[Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        where = (lambda i: [*loc, int(i)]) if loc else (lambda i: [])
+        for rule, memo in zip(self.rules, self.memo, strict=True):
+            if any(f not in columns.sent for f in rule.fields):
+                continue  # a field that was not sent: the rule is skipped, as in batch
+            arrays = [columns.arrays[f] for f in rule.fields]
+            if not all(a.dtype.kind in "biuf" for a in arrays):  # text, dates: no memo
+                frame = pd.DataFrame(dict(zip(rule.fields, arrays, strict=True)))
+                flags = rule.offending(frame).to_numpy().tolist()
+            else:
+                flags = self._memoized(rule, memo, arrays)
+            named = ", ".join(rule.fields)
+            out += [
+                _problem(
+                    [*where(i), rule.fields[0]], f"{named}: {rule.message}", f"rule:{rule.name}"
+                )
+                for i, flag in enumerate(flags)
+                if flag
+            ]
+        return out
+
+    def _memoized(
+        self, rule: Any, memo: dict[tuple[Any, ...], bool], arrays: list[NDArray[Any]]
+    ) -> list[bool]:
+        keys = list(zip(*(a.tolist() for a in arrays), strict=True))
+        # Looked up with `get`, never `memo[k]`: a batch scored in the thread pool may clear
+        # the memory between a check and a read.
+        flags = [memo.get(k) for k in keys]
+        unknown = list(dict.fromkeys(k for k, f in zip(keys, flags, strict=True) if f is None))
+        if not unknown:
+            return [bool(f) for f in flags]
+        frame = pd.DataFrame(
+            {
+                f: np.asarray([k[j] for k in unknown], dtype=a.dtype)
+                for j, (f, a) in enumerate(zip(rule.fields, arrays, strict=True))
+            }
+        )
+        found = dict(zip(unknown, rule.offending(frame).to_numpy().tolist(), strict=True))
+        if len(memo) + len(found) > self.LIMIT:
+            memo.clear()
+        memo.update(found)
+        return [found[k] if f is None else bool(f) for k, f in zip(keys, flags, strict=True)]
+
+
 def records_frame(
     records: list[dict[str, Any]], contract: Contract, loc: list[Any]
 ) -> pd.DataFrame:
     """Typed records from schema-valid JSON, the contract's rule hooks checked.
 
-    The schema already fixed every value's type, range and allowed values, so values are
-    taken as they are (numbers as floats, whole ones as int64, booleans as 1/0); only dates,
-    which travel as text, are parsed. A 422 names the field otherwise.
+    What a model without a compiled path scores; fields that were not sent are left out,
+    as in a CSV without that column. A 422 names the field otherwise.
     """
-    columns: dict[str, Any] = {}
+    columns = records_columns(records, contract, loc)
+    frame = pd.DataFrame(
+        {n: a for n, a in columns.arrays.items() if n in columns.sent},
+        index=pd.RangeIndex(len(records)),
+    )
     problems: list[dict[str, Any]] = []
-    where = (lambda i: [*loc, int(i)]) if loc else (lambda i: [])
-    for name in contract.input_names:
-        if name == contract.id or not any(name in r for r in records):
-            continue
-        values = [r.get(name) for r in records]
-        field = contract.field(name)
-        if field.type in ("integer", "number", "boolean"):
-            array = np.asarray([_number(v) for v in values], dtype=np.float64)
-            for i in np.flatnonzero(np.isinf(array)):
-                problems.append(
-                    _problem([*where(i), name], f"{name}: must be a finite number", "value")
-                )
-            whole = field.type != "number" and not np.isnan(array).any()
-            columns[name] = array.astype(np.int64) if whole and not problems else array
-        elif field.type == "date":
-            parsed, failures = parse_column(pd.Series(values, dtype=object), field)
-            problems += [
-                _problem([*where(i), name], f"{name}: {rule}", "value")
-                for _, rule, i, _ in failures
-            ]
-            columns[name] = parsed.to_numpy()
-        else:
-            columns[name] = np.asarray(values, dtype=object)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
     for rule in contract.rules:
         for i in frame.index[rule.offending(frame).to_numpy()]:
             named = ", ".join(rule.fields)
             problems.append(
                 _problem(
-                    [*where(i), rule.fields[0]], f"{named}: {rule.message}", f"rule:{rule.name}"
+                    [*where(loc, i), rule.fields[0]],
+                    f"{named}: {rule.message}",
+                    f"rule:{rule.name}",
                 )
             )
     if problems:
         raise BadRequestError(problems)
     return frame
+
+
+def where(loc: list[Any], i: Any) -> list[Any]:
+    """Where record `i` sits in the request: nowhere for a single record."""
+    return [*loc, int(i)] if loc else []
 
 
 def response_model(serving: ServingSettings, bands: Bands, id_column: str) -> type[BaseModel]:
@@ -258,12 +409,18 @@ def create_app(
     description: str,
     bundle: Bundle | None = None,
     info: dict[str, Any] | None = None,
+    auth: bool = False,
 ) -> FastAPI:
-    """The API for `bundle`; without one it only documents itself (OpenAPI export)."""
+    """The API for `bundle`; without one it only documents itself (OpenAPI export).
+
+    `auth` documents the bearer tokens the access guard (`gitops.scoring.access`) checks:
+    the document then says which operations answer 401 without one.
+    """
     id_column = contract.id or "id"
     checker = RecordChecker(input_schema)
     response = response_model(serving, bands, id_column)
     decimals = serving.probability_decimals
+    score_column, band_column = serving.score_column, serving.band_column
     app = FastAPI(
         title=title,
         version=version,
@@ -289,6 +446,22 @@ def create_app(
     def model_info() -> dict[str, Any]:
         return info or {}
 
+    scorer = bundle.scorer if bundle is not None else None
+    rules = RuleChecks(contract)
+    example = example_record(contract, input_schema)
+
+    def score(records: list[dict[str, Any]], loc: list[Any]) -> NDArray[np.float64]:
+        """Probabilities for schema-valid records: arrays into compiled trees when possible."""
+        assert bundle is not None
+        assert scorer is not None
+        if not scorer.fast:
+            return bundle.predict(records_frame(records, contract, loc))
+        columns = records_columns(records, contract, loc)
+        problems = rules.problems(columns, loc)
+        if problems:
+            raise BadRequestError(problems)
+        return scorer.proba_arrays(columns.arrays, columns.rows)
+
     @app.post(
         "/predict",
         summary="Probability and risk band for one record or many",
@@ -304,7 +477,11 @@ def create_app(
                                 {"$ref": REF.format(model=RECORD)},
                                 {"$ref": REF.format(model=BATCH)},
                             ]
-                        }
+                        },
+                        "examples": {
+                            "one record": {"value": example},
+                            "a batch": {"value": {"records": [example, example]}},
+                        },
                     }
                 },
             }
@@ -313,30 +490,28 @@ def create_app(
     async def predict(request: Request) -> Any:
         body = await _read_body(request, limits.max_request_bytes)
         records, loc = _records(body, limits.max_records)
-        problems = [
-            p for i, r in enumerate(records) for p in checker.problems(r, [*loc, i] if loc else [])
-        ]
+        problems = [p for i, r in enumerate(records) for p in checker.problems(r, where(loc, i))]
         if problems:
             raise BadRequestError(problems)
-        frame = records_frame(records, contract, loc)
         if bundle is None:
+            records_frame(records, contract, loc)  # the same answers as a served model
             return JSONResponse({"detail": "no model loaded"}, status_code=503)
-        probability = await run_in_threadpool(bundle.predict, frame)
-        labels = bands.assign(probability)
-        probability = probability.round(decimals)
-        return {
-            "model_version": version,
-            "predictions": [
-                {
-                    id_column: _id(r.get(id_column)),
-                    serving.score_column: float(p),
-                    serving.band_column: str(b),
-                }
-                for r, p, b in zip(records, probability, labels, strict=True)
-            ],
-        }
+        if len(records) <= INLINE_RECORDS and (scorer is not None and scorer.fast):
+            probability = score(records, loc)  # well under a millisecond: no thread hop
+        else:
+            probability = await run_in_threadpool(score, records, loc)
+        labels = bands.assign(probability).tolist()
+        scores = probability.round(decimals).tolist()
+        predictions = [
+            {id_column: _id(r.get(id_column)), score_column: p, band_column: b}
+            for r, p, b in zip(records, scores, labels, strict=True)
+        ]
+        return Response(
+            to_json({"model_version": version, "predictions": predictions}),
+            media_type="application/json",
+        )
 
-    app.openapi = lambda: _openapi(app, input_schema, limits.max_records)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, input_schema, limits.max_records, auth=auth)  # type: ignore[method-assign]
     return app
 
 
@@ -387,8 +562,10 @@ def _records(body: bytes, max_records: int) -> tuple[list[Any], list[Any]]:
     return records, ["records"]
 
 
-def _openapi(app: FastAPI, input_schema: dict[str, Any], max_records: int) -> dict[str, Any]:
-    """FastAPI's document plus the input schema and the batch the request body refers to."""
+def _openapi(
+    app: FastAPI, input_schema: dict[str, Any], max_records: int, *, auth: bool = False
+) -> dict[str, Any]:
+    """FastAPI's document plus the input schema, the batch, and the tokens when required."""
     if app.openapi_schema is None:
         spec = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -398,5 +575,32 @@ def _openapi(app: FastAPI, input_schema: dict[str, Any], max_records: int) -> di
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(defs["$defs"])
         schemas.update({RECORD: record, BATCH: batch_schema(max_records)})
+        if auth:
+            _document_tokens(spec)
         app.openapi_schema = spec
     return app.openapi_schema
+
+
+def _document_tokens(spec: dict[str, Any]) -> None:
+    _, defs = models_json_schema([(Unauthorized, "validation")], ref_template=REF)
+    spec["components"]["schemas"].update(defs["$defs"])
+    spec["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "One of the tokens the server was started with "
+            f"({access.TOKENS_FILE_ENV} or {access.TOKENS_ENV}).",
+        }
+    }
+    for path, operations in spec["paths"].items():
+        if path in access.OPEN_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"bearer": []}]
+            operation.setdefault("responses", {})["401"] = {
+                "description": "Missing or invalid bearer token",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model="Unauthorized")}}
+                },
+            }

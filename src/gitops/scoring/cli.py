@@ -20,7 +20,7 @@ from gitops.contract import load as contract_load
 from gitops.contract.json_schema import record_schema
 from gitops.contract.validate import DataValidationError
 from gitops.files import write_json
-from gitops.scoring import api, batch, bundle
+from gitops.scoring import access, api, batch, bundle, server
 from gitops.scoring.persist import ModelFileError
 from gitops.settings import Settings, SettingsError
 
@@ -56,6 +56,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     serve.add_argument("--max-request-bytes", type=int, help="largest request body accepted")
     serve.add_argument("--max-records", type=int, help="most records in one request")
     serve.add_argument("--no-access-log", action="store_true", help="log errors only")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes serving requests (one per core)"
+    )
 
     info = sub.add_parser("info", parents=[common], help="version, hashes, metrics and gates")
     info.add_argument("--json", action="store_true", help="print JSON")
@@ -122,7 +125,7 @@ def _predict(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
     return 0
 
 
-def _app(loaded: bundle.Bundle, limits: api.Limits, version: str) -> Any:
+def _app(loaded: bundle.Bundle, limits: api.Limits, version: str, *, auth: bool = False) -> Any:
     manifest = loaded.manifest
     return api.create_app(
         loaded.contract,
@@ -135,24 +138,35 @@ def _app(loaded: bundle.Bundle, limits: api.Limits, version: str) -> Any:
         description=str(manifest.get("summary") or ""),
         bundle=loaded,
         info=bundle.describe(loaded),
+        auth=auth,
     )
 
 
 def _serve(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
-    import uvicorn
-
     limits = api.Limits(
         args.max_request_bytes or loaded.serving.max_request_bytes,
         args.max_records or loaded.serving.max_records,
     )
-    uvicorn.run(
-        _app(loaded, limits, loaded.version),
-        host=args.host,
-        port=args.port,
-        access_log=not args.no_access_log,
-        log_level="info",
-    )
-    return 0
+    try:
+        tokens = access.load_tokens()
+    except access.TokenConfigError as exc:
+        print(f"{prog} serve: {exc}; not starting", file=sys.stderr)
+        return 1
+    if tokens.enabled:
+        print(
+            f"{prog} serve: bearer tokens required ({len(tokens.values)} from {tokens.source}); "
+            f"{', '.join(sorted(access.OPEN_PATHS))} open",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{prog} serve: access control is off (set {access.TOKENS_FILE_ENV} or "
+            f"{access.TOKENS_ENV} to require bearer tokens)",
+            file=sys.stderr,
+        )
+    app = _app(loaded, limits, loaded.version, auth=tokens.enabled)
+    app = access.guard(app, tokens, access_log=not args.no_access_log)
+    return server.run(app, host=args.host, port=args.port, workers=max(1, args.workers))
 
 
 def _info(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
@@ -192,7 +206,8 @@ def _write_openapi(app: Any, output: str, prog: str) -> int:
 
 def _openapi(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
     limits = api.Limits.from_settings(loaded.serving)
-    return _write_openapi(_app(loaded, limits, args.version or loaded.version), args.output, prog)
+    app = _app(loaded, limits, args.version or loaded.version, auth=True)
+    return _write_openapi(app, args.output, prog)
 
 
 def settings_app(settings: Settings, version: str) -> Any:
@@ -208,6 +223,7 @@ def settings_app(settings: Settings, version: str) -> Any:
         version=version,
         title=f"{names['title']} API",
         description=names["summary"],
+        auth=True,  # the document a production deployment serves: tokens required
     )
 
 
