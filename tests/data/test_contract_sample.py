@@ -143,7 +143,10 @@ CORPUS: dict[str, tuple[bytes, list[str]]] = {
         [f"column '{LABEL.name}'", f"must be {LABEL.rule()}", "line 3"],
     ),
     "not utf-8": (_csv(*LINES[:2]) + b"\xff\xfe,1,2\n", ["not UTF-8"]),
-    "ragged rows": (_csv(*LINES[:2], LINES[2] + ",1,2,3"), ["not a well-formed CSV"]),
+    "ragged rows": (
+        _csv(*LINES[:2], LINES[2] + ",1,2,3"),
+        ["line 3", f"{len(LINES[2].split(',')) + 3} values", "one value per column"],
+    ),
 }
 
 
