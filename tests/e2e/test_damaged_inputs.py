@@ -161,7 +161,7 @@ def outputs(repo: Path) -> dict[str, str]:
     """sha256 of every stage output (cached and git-tracked) and of dvc.lock."""
     files = [repo / p for p in TRACKED]
     for folder in OUTPUT_FOLDERS:
-        files += [p for p in (repo / folder).rglob("*") if p.is_file()]
+        files += [p for p in (repo / folder).rglob("*") if p.is_file() and p.name != ".gitignore"]
     return {str(p.relative_to(repo)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -169,8 +169,13 @@ def porcelain(job: Runner, repo: Path) -> str:
     return job.run(["git", "status", "--porcelain", "--untracked-files=all"], repo).stdout
 
 
+def in_venv(job: Runner, repo: Path) -> Runner:
+    """The job with the checkout's environment first on PATH, as the Makefile exports it."""
+    return job.with_env(PATH=f"{repo / '.venv/bin'}{os.pathsep}{job.env['PATH']}")
+
+
 def dvc(job: Runner, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return job.run([str(repo / ".venv/bin/dvc"), *args], repo)
+    return in_venv(job, repo).run([str(repo / ".venv/bin/dvc"), *args], repo)
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +283,7 @@ def test_train_killed_midway_keeps_every_output(
         dvc_proc = subprocess.Popen(
             [str(repo / ".venv/bin/dvc"), "repro"],
             cwd=repo,
-            env=job.env,
+            env=in_venv(job, repo).env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
