@@ -75,12 +75,13 @@ def one_class(raw: pd.DataFrame, contract: Contract, source: str) -> None:
     found = raw[label].dropna().unique()
     if len(found) == 1:
         field = contract.field(label)
-        shown = "the positive class" if found[0] == 1 else "no positive class"
+        shown = "the positive class" if found[0] == 1 else "a class other than the positive one"
         raise DataValidationError(
             source,
             [
                 f"column '{label}'{_published(field.title, label)}: must hold at least two "
-                f"classes: all {len(raw)} row(s) (lines 2-{len(raw) + 1}) hold {shown} only"
+                f"classes: all {len(raw)} row(s) (lines {raw.index.min()}-{raw.index.max()}) "
+                f"hold {shown}"
             ],
         )
 
