@@ -15,7 +15,7 @@ import pandas as pd
 from gitops.contract import load, reading
 from gitops.contract.spec import Contract
 from gitops.contract.validate import DataValidationError, check
-from gitops.files import digest, write_json, write_parquet
+from gitops.files import atomic_paths, digest, write_json, write_parquet
 from gitops.pipeline import quality, screening
 from gitops.settings import Settings, SettingsError
 
@@ -59,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary["leakage"] = screening.leakage(result.frame, contract, options.leakage_auc)
     summary["ranges"] = screening.ranges(result.frame, contract)
-    write_parquet(args.output, result.frame)
-    write_json(args.summary, summary)
+    with atomic_paths(args.output, args.summary) as (output, summary_path):
+        write_parquet(output, result.frame)
+        write_json(summary_path, summary)
     print(f"validate: {summary['rows_in']} rows in, {summary['rows_out']} kept")
     for item in summary["dropped"]:
         print(f"validate: dropped {item['rows']}: {item['reason']}")
