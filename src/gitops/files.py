@@ -46,6 +46,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def atomic_paths(*paths: str | Path) -> Iterator[list[Path]]:
+    """`atomic_path` for outputs that belong together: all are renamed once all are written.
+
+    A stage with several outputs writes each to its temporary path; a failure or a kill
+    before the block ends publishes none of them, so the outputs never mix two runs (the
+    renames at the end take microseconds, not the seconds writing does).
+    """
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(p)) for p in paths]
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """`open` for writing, through `atomic_path`; text is UTF-8 with `\\n` line ends."""
     text = "b" not in mode

@@ -45,6 +45,9 @@ class ValidateSettings(Section):
     drop_duplicates: bool = True
     drop_conflicting_labels: bool = True
     findings: str | None = None  # "module:function" of the model package
+    # A feature whose single-feature ROC AUC (either direction) reaches this is a leakage
+    # suspect in the quality summary (gitops.pipeline.screening); 1 would flag only perfection.
+    leakage_auc: float = Field(0.98, gt=0.5, le=1)
 
 
 class SplitSettings(Section):

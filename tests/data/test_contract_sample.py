@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sample
+from gitops.contract import load
 from gitops.contract.json_schema import record_schema
+from gitops.contract.spec import Contract
 from gitops.contract.validate import DataValidationError, check
-from gitops.pipeline import quality
+from gitops.pipeline import quality, screening
 from gitops.pipeline import validate as validate_stage
 from support import ROOT, run
 
@@ -143,7 +148,10 @@ CORPUS: dict[str, tuple[bytes, list[str]]] = {
         [f"column '{LABEL.name}'", f"must be {LABEL.rule()}", "line 3"],
     ),
     "not utf-8": (_csv(*LINES[:2]) + b"\xff\xfe,1,2\n", ["not UTF-8"]),
-    "ragged rows": (_csv(*LINES[:2], LINES[2] + ",1,2,3"), ["not a well-formed CSV"]),
+    "ragged rows": (
+        _csv(*LINES[:2], LINES[2] + ",1,2,3"),
+        ["line 3", f"{len(LINES[2].split(',')) + 3} values", "one value per column"],
+    ),
 }
 
 
@@ -214,3 +222,70 @@ def test_error_lists_a_few_rows_not_thousands() -> None:
     assert f"{rows} row(s) fail" in message
     assert f"and {rows - 5} more" in message
     assert len(message) < 1000
+
+
+@pytest.mark.parametrize(
+    ("variant", "change"),
+    [
+        ("byte-order mark", lambda data: b"\xef\xbb\xbf" + data),
+        ("windows line ends", lambda data: data.replace(b"\n", b"\r\n")),
+        ("trailing empty lines", lambda data: data + b"\n\n,,,,,,,,,,,,,\n\n"),
+    ],
+)
+def test_harmless_export_variants_give_the_same_records(
+    variant: str, change: Callable[[bytes], bytes], tmp_path: Path
+) -> None:
+    contract = sample.contract()
+    variant_file = tmp_path / "variant.csv"
+    variant_file.write_bytes(change(RAW.read_bytes()))
+    expected = check(read(RAW), contract, str(RAW))
+    got = check(read(variant_file), contract, str(variant_file))
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def _with_field(tmp_path: Path, field: dict[str, object]) -> Contract:
+    """The sample's contract with one more feature, written and loaded like any contract."""
+    spec = yaml.safe_load((ROOT / sample.settings().data.contract).read_text())
+    spec["fields"].insert(-1, field)
+    path = tmp_path / "contract.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return load.load(path)
+
+
+def test_a_feature_that_is_the_label_is_a_leakage_suspect(tmp_path: Path) -> None:
+    coded = _with_field(
+        tmp_path,
+        {"name": "cancel_code", "type": "integer", "categories": [0, 1, 2],
+         "constraints": {"required": True}},
+    )  # fmt: skip
+    frame = sample.typed()
+    rng = np.random.default_rng(0)
+    frame["cancel_code"] = frame[coded.label]  # the outcome, written under another name
+    found = screening.leakage(frame, coded, 0.98)
+    assert [s["field"] for s in found["suspects"]] == ["cancel_code"]
+    assert found["suspects"][0]["value"] == 1.0
+    assert found["scores"]["cancel_code"] == 1.0
+    # A number that nearly separates it, in the other direction: flagged too.
+    numeric = _with_field(
+        tmp_path, {"name": "days_left", "type": "number", "constraints": {"required": True}}
+    )
+    noise = rng.normal(0, 0.05, len(frame))
+    frame = frame.drop(columns="cancel_code").assign(days_left=1 - frame[numeric.label] + noise)
+    found = screening.leakage(frame, numeric, 0.98)
+    assert [s["field"] for s in found["suspects"]] == ["days_left"]
+    assert "ROC AUC" in found["suspects"][0]["detail"]
+
+
+def test_the_sample_has_no_leakage_suspect_and_its_ranges_are_recorded() -> None:
+    """The threshold sits far above the sample's strongest single feature."""
+    summary = json.loads((ROOT / sample.settings().data.quality).read_text())
+    leakage = summary["leakage"]
+    assert leakage["threshold"] == sample.settings().validate_.leakage_auc
+    assert leakage["suspects"] == []
+    assert leakage["scores"]
+    assert max(leakage["scores"].values()) < leakage["threshold"] - 0.1
+    contract = sample.contract()
+    for name, seen in summary["ranges"].items():
+        field = contract.field(name)
+        assert seen["bound_max"] == field.constraints.maximum
+        assert seen["min"] <= seen["max"] <= seen["bound_max"]

@@ -314,3 +314,33 @@ def test_the_committed_demo_batch_is_what_its_script_builds(
     monkeypatch.chdir(pipeline_repo)
     assert demo.main(["--output", str(rebuilt)]) == 0
     assert rebuilt.read_bytes() == (pipeline_repo / DEMO).read_bytes()
+
+
+def test_valid_values_outside_the_training_range_are_counted(
+    pipeline_repo: Path, held_out: Path, tmp_path: Path
+) -> None:
+    """Plausible (the contract allows them) but never seen in training: counted per field."""
+    ref = json.loads((pipeline_repo / "models/reference.json").read_text())
+    train = pd.read_parquet(pipeline_repo / "data/processed/train.parquet")
+    field = sample.first("numeric", bounded=True)
+    assert ref["ranges"][field.name] == {
+        "min": float(train[field.name].min()),
+        "max": float(train[field.name].max()),
+    }
+    above = ref["ranges"][field.name]["max"] + 1
+    assert above <= float(field.constraints.maximum), "the test value must stay valid"
+    batch = pd.read_csv(held_out)
+    batch.loc[batch.index[:7], field.name] = int(above)
+    path = tmp_path / "beyond.csv"
+    batch.to_csv(path, index=False)
+    code, report = _monitor(pipeline_repo, path, tmp_path)
+    assert report["rows"]["invalid"] == 0
+    counted = report["out_of_range"][field.name]
+    assert (counted["below"], counted["above"]) == (0, 7)
+    assert counted["share"] == round(7 / len(batch), 6)
+    others = [v for k, v in report["out_of_range"].items() if k != field.name]
+    assert others
+    assert all(v["below"] == v["above"] == 0 for v in others)
+    md = (tmp_path / "monitor.md").read_text()
+    assert f"| `{field.name}` |" in md.split("### Valid values outside the training range")[1]
+    assert code in (0, 1)  # counted, never a failure by itself

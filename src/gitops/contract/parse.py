@@ -19,6 +19,9 @@ from gitops.contract.spec import Contract, FieldSpec
 
 #: (column, rule, index, value as found)
 Failure = tuple[str, str, object, object]
+#: A number written with thousands separators, as spreadsheets display them.
+THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"
+THOUSANDS_RULE = "must be a number without thousands separators (write 1234, not 1,234)"
 
 
 def parse_frame(frame: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, list[Failure]]:
@@ -66,10 +69,14 @@ def _number(raw: pd.Series, field: FieldSpec) -> tuple[pd.Series, list[Failure]]
     elif (fast := _clean_floats(raw)) is not None:
         values = fast
     else:
-        values = pd.to_numeric(_stripped_text(raw), errors="coerce").astype("float64")
+        text = _stripped_text(raw)
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
         # Anything that is not text (a JSON true, a list) is no number either.
         not_number = raw.notna() & values.isna()
-        failures += _fail(raw, not_number, field.name, "must be a number")
+        # "1,234" from a spreadsheet's display format: said as such, since the fix differs.
+        grouped = not_number & text.astype("string").str.fullmatch(THOUSANDS).fillna(False)
+        failures += _fail(raw, not_number & ~grouped, field.name, "must be a number")
+        failures += _fail(raw, grouped, field.name, THOUSANDS_RULE)
     infinite = values.abs().eq(float("inf"))
     failures += _fail(raw, infinite, field.name, "must be a finite number")
     values = values.mask(infinite)

@@ -14,6 +14,7 @@ allowed value, so no later step depends on how the classes sort.
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,18 +61,38 @@ def dataframe_schema(contract: Contract, *, nullable_label: bool = False) -> pa.
 def structural_problems(frame: pd.DataFrame, contract: Contract, *, with_label: bool) -> list[str]:
     problems = []
     missing = [c for c in contract.required_columns(with_label=with_label) if c not in frame]
+    unexpected = [str(c) for c in frame.columns if c not in contract.by_name]
     for name in missing:
         field = contract.field(name)
         published = (
             f" (published as '{field.title}')" if field.title and field.title != name else ""
         )
-        problems.append(f"column '{name}'{published} is missing")
+        guess = _close_match(field.title or name, name, unexpected)
+        hint = (
+            f"; unexpected column '{guess}' — did you mean '{field.title or name}'?"
+            if guess
+            else ""
+        )
+        problems.append(f"line 1 (header): column '{name}'{published} is missing{hint}")
     dupes = frame.columns[frame.columns.duplicated()].tolist()
     if dupes:
-        problems.append(f"columns appear more than once: {', '.join(map(str, dupes))}")
+        problems.append(
+            f"line 1 (header): columns appear more than once: {', '.join(map(str, dupes))}"
+        )
     if not missing and len(frame) == 0:
-        problems.append("no data rows: the file holds a header only")
+        problems.append("line 2: no data rows: the file holds a header only")
     return problems
+
+
+def _close_match(title: str, name: str, candidates: list[str]) -> str | None:
+    """The unexpected header most like a missing field's title or name (a rename, a typo)."""
+    folded = {" ".join(c.split()).lower(): c for c in candidates}
+    for wanted in (title, name):
+        key = " ".join(wanted.replace("_", " ").split()).lower()
+        found = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+        if found:
+            return folded[found[0]]
+    return None
 
 
 def check(
@@ -81,13 +102,63 @@ def check(
     problems = structural_problems(frame, contract, with_label=with_label)
     if problems:
         raise DataValidationError(source, problems)
+    problems = blank_problems(frame, contract)
     parsed, cases = _failure_cases(frame, contract, nullable_label=False)
-    problems = describe_failures(cases) if len(cases) else []
+    if problems and len(cases):  # said once per empty line or column, not once per cell
+        empty = set(blank_lines(frame))
+        columns = set(blank_columns(frame, contract))
+        listed = cases["index"].isin(empty) | (
+            cases["column"].isin(columns) & cases["check"].eq("not_nullable")
+        )
+        cases = cases[~listed]
+    problems += describe_failures(cases) if len(cases) else []
     for rule in contract.rules:
         problems += _rule_problems(parsed, rule)
     if problems:
         raise DataValidationError(source, problems)
     return typed(parsed, contract)
+
+
+def blank_lines(frame: pd.DataFrame) -> list[int]:
+    """Lines without a single value (an empty line, or only delimiters) among the records."""
+    blank = (frame.isna() | frame.eq("")).all(axis=1)
+    return [int(i) for i in frame.index[blank.to_numpy()]]
+
+
+def blank_columns(frame: pd.DataFrame, contract: Contract) -> list[str]:
+    """Required fields blank on every line: a column exported empty, not a few gaps."""
+    rows = ~frame.index.isin(blank_lines(frame))
+    out = []
+    for field in contract.fields:
+        if field.required and field.name in frame and rows.any():
+            values = frame.loc[rows, field.name]
+            if (values.isna() | values.astype(str).str.strip().eq("")).all():
+                out.append(field.name)
+    return out
+
+
+def blank_problems(frame: pd.DataFrame, contract: Contract) -> list[str]:
+    """Empty lines and empty required columns, each in one line instead of one per cell."""
+    problems = []
+    lines = blank_lines(frame)
+    if lines:
+        shown = ", ".join(map(str, lines[:SHOWN_ROWS]))
+        more = f" and {len(lines) - SHOWN_ROWS} more" if len(lines) > SHOWN_ROWS else ""
+        problems.append(
+            f"line {shown}{more}: empty line(s) between records (every value blank): "
+            f"a record must not be empty; remove the line(s)"
+        )
+    rows = len(frame) - len(lines)
+    for name in blank_columns(frame, contract):
+        field = contract.field(name)
+        published = (
+            f" (published as '{field.title}')" if field.title and field.title != name else ""
+        )
+        problems.append(
+            f"column '{name}'{published}: must not be empty: blank on every line "
+            f"({rows} row(s), lines 2-{int(frame.index.max())}): was the column exported empty?"
+        )
+    return problems
 
 
 def split_valid(

@@ -421,6 +421,7 @@ def render_markdown(
             "",
         ]
     lines += _risk_markdown(report.get("risk"))
+    lines += _out_of_range_markdown(report.get("out_of_range") or {})
     lines += _invalid_markdown(report["invalid"])
     lines += _quality_markdown(report.get("quality"), wording)
     return "\n".join(lines).rstrip() + "\n"
@@ -442,6 +443,28 @@ def _risk_markdown(risk: Mapping[str, Any] | None) -> list[str]:
         "| Risk band | Release (held-out) | Batch |",
         "|---|---:|---:|",
         *(f"| {b['bin']} | {b['reference']:.1%} | {b['batch']:.1%} |" for b in risk["bins"]),
+        "",
+    ]
+
+
+def _out_of_range_markdown(found: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = ["### Valid values outside the training range", ""]
+    if not found:
+        return [*lines, "The reference records no training ranges.", ""]
+    hits = {k: v for k, v in found.items() if v["below"] or v["above"]}
+    if not hits:
+        return [*lines, "None: every valid value lies within the training range.", ""]
+    return [
+        *lines,
+        "Allowed by the contract but never seen in training: scored by extrapolation.",
+        "",
+        "| Feature | Training range | Below | Above | Share of valid rows |",
+        "|---|---|---:|---:|---:|",
+        *(
+            f"| `{k}` | {v['train_min']:g} … {v['train_max']:g} | {v['below']} | {v['above']} "
+            f"| {v['share']:.1%} |"
+            for k, v in hits.items()
+        ),
         "",
     ]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def check_batch(
         "features": drift.rank(features),
         "risk": drift.compare_risk(reference["risk"], scores, limits),
         "quality": _quality(valid, scores, contract, reference, limits, wording),
+        "out_of_range": out_of_range(valid, reference.get("ranges", {})),
         "invalid": {
             "rows": invalid_rows,
             "failures": len(failures),
@@ -93,6 +95,32 @@ def check_batch(
     report["reasons"] = drift.reasons(report, limits)
     report["crossed"] = bool(report["reasons"])
     return report
+
+
+def out_of_range(
+    valid: pd.DataFrame, ranges: Mapping[str, Mapping[str, float]]
+) -> dict[str, dict[str, Any]]:
+    """Per numeric feature: valid values below or above the training range.
+
+    They passed the contract (plausible), but the model never saw such a value and scores it
+    by extrapolation, so they are counted, not refused. A reference written before training
+    ranges were recorded has none, and nothing is counted.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, bounds in ranges.items():
+        if name not in valid:
+            continue
+        values = pd.to_numeric(valid[name], errors="coerce")
+        below = int((values < bounds["min"]).sum())
+        above = int((values > bounds["max"]).sum())
+        out[name] = {
+            "train_min": bounds["min"],
+            "train_max": bounds["max"],
+            "below": below,
+            "above": above,
+            "share": round((below + above) / len(valid), 6) if len(valid) else 0.0,
+        }
+    return out
 
 
 def _quality(

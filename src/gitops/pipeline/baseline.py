@@ -43,6 +43,22 @@ def feature_reference(
     return out
 
 
+def training_ranges(train: pd.DataFrame, contract: Contract) -> dict[str, dict[str, float]]:
+    """Min and max of each numeric feature over the training rows.
+
+    A valid value outside them is scored by extrapolation: the model never saw one like it.
+    Monitoring counts such values per field; the contract's plausibility bounds refuse the
+    impossible ones before that.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for field in contract.features:
+        if field.allowed is None and field.type in ("integer", "number"):
+            values = train[field.name].dropna()
+            if len(values):
+                out[field.name] = {"min": float(values.min()), "max": float(values.max())}
+    return out
+
+
 def build_reference(
     train: pd.DataFrame,
     contract: Contract,
@@ -63,6 +79,7 @@ def build_reference(
         "model_sha256": model_sha256,
         "rows": len(train),
         "features": feature_reference(train, contract, bins),
+        "ranges": training_ranges(train, contract),
         "risk": {
             "source": "held-out test predictions",
             "rows": int(scores.size),

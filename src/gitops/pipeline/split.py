@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from gitops.contract import load
-from gitops.files import write_parquet
+from gitops.files import atomic_paths, write_parquet
 from gitops.settings import Settings
 
 
@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         test_size=settings.split.test_size,
         seed=settings.split.seed,
     )
-    write_parquet(args.train, train)
-    write_parquet(args.test, test)
+    with atomic_paths(args.train, args.test) as (train_path, test_path):
+        write_parquet(train_path, train)
+        write_parquet(test_path, test)
     print(f"split: {len(train)} train rows, {len(test)} test rows")
     return 0
 
