@@ -255,20 +255,26 @@ def test_the_recommendation_says_when_nothing_improved_or_names_the_trade_off() 
 
 def test_observed_ranges_show_as_a_line_or_a_table_of_what_moved() -> None:
     base, change = snapshot(0.8, 1), snapshot(0.8, 2)
-    ranges = {"age": {"min": 18, "max": 90, "bound_max": 120, "beyond_training": 0}}
-    base.quality = QUALITY | {"ranges": ranges}
-    change.quality = QUALITY | {"ranges": ranges}
+    entry = {"min": 18, "max": 90, "bound_min": 0, "bound_max": 120, "values": 500}
+    base.quality = QUALITY | {"ranges": {"age": entry}}
+    change.quality = QUALITY | {"ranges": {"age": entry}}
     text, _ = render.render(*make(base, change), 60_000)
     assert "Observed ranges of 1 field(s) unchanged." in text
-    change.quality = QUALITY | {
-        "ranges": {"age": {"min": 18, "max": 130, "bound_max": 120, "beyond_training": 7}}
-    }
+    assert "unusual" not in text  # the summary's own shape is not a count worth flagging
+    change.quality = QUALITY | {"ranges": {"age": entry | {"max": 110, "beyond_training": 7}}}
     text, _ = render.render(*make(base, change), 60_000)
-    assert "| `age` | 18 to 90 (bound 120); beyond training 0 | 18 to 130 (bound 120); " in text
-    assert "beyond training 7 |" in text
+    assert "1 field(s) reach outside the base's range" in text
+    assert (
+        "| `age` | 18 to 90 (bound 120) | 18 to 110 (bound 120); beyond training 7 | above |"
+        in text
+    )
+    change.quality = QUALITY | {"ranges": {"age": entry | {"min": 20}}}
+    text, _ = render.render(*make(base, change), 60_000)
+    assert "| `age` | 18 to 90 (bound 120) | 20 to 90 (bound 120) | — |" in text
+    assert "reach outside" not in text
     older = snapshot(0.8, 1)  # a base from before the summary had ranges
     text, _ = render.render(*make(older, change), 60_000)
-    assert "| `age` | — | 18 to 130" in text
+    assert "| `age` | — | 20 to 90" in text
 
 
 def test_a_base_on_other_data_is_shown_but_not_compared() -> None:

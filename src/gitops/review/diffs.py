@@ -102,15 +102,18 @@ def data_changes(
 
 
 def range_changes(base: Any, change: Any) -> list[dict[str, Any]]:
-    """Per field, the observed range and counts of values that are valid but unusual.
+    """Per field, the observed range at each revision, and whether the change goes beyond.
 
     quality.json's `ranges` (absent in older summaries: nothing to show) gives each field's
-    observed `min`, `max` and plausibility bound `bound_max`, plus any per-field counts;
-    `counts` holds every number besides those three, e.g. values beyond the bound.
+    observed `min` and `max`, its plausibility bounds and how many values it had. Values
+    past the contract's bounds never get this far (validation refuses them); what is left to
+    show is data that is valid but reaches outside what the base's model was trained on
+    (`beyond`: "below", "above" or both), which the model scores by extrapolation. Any
+    other number in an entry (a count a fork's summary adds) is carried as is.
     """
     base = base if isinstance(base, Mapping) else {}
     change = change if isinstance(change, Mapping) else {}
-    shape = ("min", "max", "bound_max")
+    shape = RANGE_SHAPE
     rows = []
     for field in list(change) + [f for f in base if f not in change]:
         a, b = base.get(field), change.get(field)
@@ -130,9 +133,30 @@ def range_changes(base: Any, change: Any) -> list[dict[str, Any]]:
                 "base": None if a is None else {k: a.get(k) for k in shape} | counts(a),
                 "change": None if b is None else {k: b.get(k) for k in shape} | counts(b),
                 "changed": a != b,
+                "beyond": _beyond(a, b),
             }
         )
     return rows
+
+
+#: What every `ranges` entry of quality.json holds; other numbers are extra counts.
+RANGE_SHAPE = ("min", "max", "bound_min", "bound_max", "values")
+
+
+def _beyond(base: Mapping[str, Any] | None, change: Mapping[str, Any] | None) -> list[str]:
+    """Which side of the base's observed range the change's values reach past."""
+    if not base or not change:
+        return []
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    sides = []
+    if number(base.get("min")) and number(change.get("min")) and change["min"] < base["min"]:
+        sides.append("below")
+    if number(base.get("max")) and number(change.get("max")) and change["max"] > base["max"]:
+        sides.append("above")
+    return sides
 
 
 def dataset_differences(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops.metrics import METRICS
+from gitops.review.diffs import RANGE_SHAPE
 from gitops.review.marker import MARKER
 from gitops.settings import Wording, section_or_default
 
@@ -327,11 +328,8 @@ def _range(entry: dict[str, Any] | None) -> str:
     text = f"{_num(entry.get('min'))} to {_num(entry.get('max'))}"
     if entry.get("bound_max") is not None:
         text += f" (bound {_num(entry['bound_max'])})"
-    counts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in entry.items() if k not in _SHAPE]
+    counts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in entry.items() if k not in RANGE_SHAPE]
     return text + (f"; {', '.join(counts)}" if counts else "")
-
-
-_SHAPE = ("min", "max", "bound_max")
 
 
 def ranges_text(ranges: list[dict[str, Any]], has_base: bool) -> str:
@@ -341,14 +339,27 @@ def ranges_text(ranges: list[dict[str, Any]], has_base: bool) -> str:
         flagged = [
             f"`{r['field']}` {_range(r['change'])}"
             for r in ranges
-            if r["change"] and any(k not in _SHAPE and v for k, v in r["change"].items())
+            if r["change"] and any(k not in RANGE_SHAPE and v for k, v in r["change"].items())
         ]
         line = f"Observed ranges of {len(ranges)} field(s) unchanged."
         return line + (f" Valid but unusual: {'; '.join(flagged)}." if flagged else "")
-    rows = [[f"`{r['field']}`", _range(r["base"]), _range(r["change"])] for r in moved]
-    return "Observed ranges (values within the contract, counted when unusual):\n\n" + table(
-        ["Field", "Base", "Change"], rows
-    )
+    rows = [
+        [
+            f"`{r['field']}`",
+            _range(r["base"]),
+            _range(r["change"]),
+            " and ".join(r.get("beyond") or []) or "—",
+        ]
+        for r in moved
+    ]
+    outside = [r["field"] for r in moved if r.get("beyond")]
+    lead = "Observed ranges that moved (every value is within the contract's bounds)"
+    if outside:
+        lead += (
+            f"; {len(outside)} field(s) reach outside the base's range, which its model "
+            "scores by extrapolation"
+        )
+    return lead + ":\n\n" + table(["Field", "Base", "Change", "Beyond the base"], rows)
 
 
 def charts_section(report: dict[str, Any], charts: list[str]) -> Section:
