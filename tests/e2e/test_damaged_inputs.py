@@ -267,7 +267,15 @@ def _train_process(repo: Path, timeout: float) -> int:
                 cwd = str((proc / "cwd").readlink())
             except OSError:
                 continue
-            if b"gitops.pipeline.train" in cmdline and b"python" in cmdline and cwd == str(repo):
+            argv = cmdline.split(b"\0")
+            # The interpreter itself, not the shell DVC runs the command in (`sh -c ...`),
+            # nor tools/python before it execs: killing a shell would orphan the fit.
+            if (
+                argv
+                and Path(argv[0].decode(errors="replace")).name.startswith("python")
+                and b"gitops.pipeline.train" in argv
+                and cwd == str(repo)
+            ):
                 return int(proc.name)
         time.sleep(0.05)
     pytest.fail(f"no train stage started within {timeout} s")

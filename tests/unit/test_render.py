@@ -10,7 +10,7 @@ import pytest
 
 from gitops.curves import all_curves
 from gitops.metrics import METRICS, point
-from gitops.review import charts, render
+from gitops.review import charts, diffs, render
 from gitops.review.report import build, recommendation
 from gitops.review.snapshot import Snapshot
 from gitops.settings import Wording
@@ -292,3 +292,26 @@ def test_a_base_on_other_data_is_shown_but_not_compared() -> None:
     assert {g["verdict"] for g in regression} == {"skip"}
     assert all(m["delta"] is None and m["base"] is not None for m in report["metrics"])
     assert report["recommendation"] is None
+
+
+def test_values_beyond_the_base_range_are_counted_from_the_change_data() -> None:
+    base_ranges = {
+        "age": {"min": 18, "max": 90, "bound_min": 0, "bound_max": 120, "values": 5},
+        "income": {"min": 0, "max": 10, "bound_min": 0, "bound_max": 99, "values": 5},
+    }
+    frame = pd.DataFrame({"age": [17, 18, 50, 95, 99], "income": [0, 1, 2, 3, 4]})
+    counts = diffs.outside_counts(frame, base_ranges)
+    assert counts == {"age": {"below": 1, "above": 2}, "income": {"below": 0, "above": 0}}
+    base, change = snapshot(0.8, 1), snapshot(0.8, 2)
+    base.quality = QUALITY | {"ranges": base_ranges}
+    change.quality = QUALITY | {
+        "ranges": base_ranges | {"age": base_ranges["age"] | {"min": 17, "max": 99}}
+    }
+    revisions = {
+        "base": {"rev": "main", "sha": "a" * 40, "how": "main"},
+        "change": {"sha": "b" * 40},
+    }
+    report = build(base, change, change, revisions, outside=counts)
+    text, _ = render.render(report, [], 60_000)
+    assert "| below: 1 value(s), above: 2 value(s) |" in text
+    assert "income" not in text.split("Observed ranges")[1].split("\n\n")[1]

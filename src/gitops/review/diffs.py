@@ -63,9 +63,15 @@ def _dropped(quality: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def data_changes(
-    base: Mapping[str, Any] | None, change: Mapping[str, Any] | None
+    base: Mapping[str, Any] | None,
+    change: Mapping[str, Any] | None,
+    outside: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Rows, label rate, validation drops and schema differences, base against change."""
+    """Rows, label rate, validation drops and schema differences, base against change.
+
+    `outside` counts, per field, the change's values below and above the base's observed
+    range (`outside_counts`), when the change's validated data was at hand.
+    """
     base_q, change_q = base or {}, change or {}
     fields = ("rows_in", "rows_out", "positives", "label_rate", "sha256")
     summary = {f: {"base": base_q.get(f), "change": change_q.get(f)} for f in fields}
@@ -82,6 +88,10 @@ def data_changes(
         if cols_a.get(c) != cols_b.get(c)
     ]
     ranges = range_changes(base_q.get("ranges"), change_q.get("ranges"))
+    for row in ranges:
+        counts = (outside or {}).get(row["field"])
+        if counts and any(counts.values()):
+            row["outside"] = dict(counts)
     findings_a = list(base_q.get("findings") or [])
     findings_b = list(change_q.get("findings") or [])
     return {
@@ -137,6 +147,27 @@ def range_changes(base: Any, change: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def outside_counts(frame: Any, base_ranges: Any) -> dict[str, dict[str, int]]:
+    """Per field, how many of the change's values lie below and above the base's range.
+
+    `frame` is the change's validated data (a DataFrame), `base_ranges` the base's
+    quality.json `ranges`. These values passed the contract's bounds, so they are
+    plausible; they are what the base's model never saw, scored by extrapolation.
+    """
+    out: dict[str, dict[str, int]] = {}
+    if not isinstance(base_ranges, Mapping):
+        return out
+    for field, entry in base_ranges.items():
+        if field not in getattr(frame, "columns", ()) or not isinstance(entry, Mapping):
+            continue
+        lo, hi = entry.get("min"), entry.get("max")
+        values = frame[field]
+        if not isinstance(lo, int | float) or not isinstance(hi, int | float):
+            continue
+        out[str(field)] = {"below": int((values < lo).sum()), "above": int((values > hi).sum())}
+    return out
 
 
 #: What every `ranges` entry of quality.json holds; other numbers are extra counts.

@@ -348,7 +348,7 @@ def ranges_text(ranges: list[dict[str, Any]], has_base: bool) -> str:
             f"`{r['field']}`",
             _range(r["base"]),
             _range(r["change"]),
-            " and ".join(r.get("beyond") or []) or "—",
+            _beyond_text(r),
         ]
         for r in moved
     ]
@@ -360,6 +360,16 @@ def ranges_text(ranges: list[dict[str, Any]], has_base: bool) -> str:
             "scores by extrapolation"
         )
     return lead + ":\n\n" + table(["Field", "Base", "Change", "Beyond the base"], rows)
+
+
+def _beyond_text(row: dict[str, Any]) -> str:
+    """Which side of the base's range the change reaches, with its counts when known."""
+    counts = row.get("outside") or {}
+    sides = [
+        f"{side}: {_num(counts[side])} value(s)" if counts.get(side) else side
+        for side in row.get("beyond") or []
+    ]
+    return ", ".join(sides) or "—"
 
 
 def charts_section(report: dict[str, Any], charts: list[str]) -> Section:

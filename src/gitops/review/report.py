@@ -17,6 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
+
 from gitops import git, lockcheck
 from gitops.files import write_text
 from gitops.metrics import METRICS
@@ -188,11 +191,13 @@ def build(
     revisions: dict[str, Any],
     run_url: str | None = None,
     lock_problems: list[str] | None = None,
+    outside: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data; pure apart from the bootstrap's arithmetic.
 
     `lock_problems` are the lock check's findings on the workspace (`make check-lock`):
-    params, code or data that the committed results were not reproduced from.
+    params, code or data that the committed results were not reproduced from. `outside`
+    counts the change's values beyond the base's observed ranges (`diffs.outside_counts`).
     """
     params = change.params or {}
     cfg, settings = settings_from(params)
@@ -279,12 +284,28 @@ def build(
         "suspicious": suspects,
         "new_data": new_data,
         "params": param_changes,
-        "data": diffs.data_changes(base.quality, change.quality),
+        "data": diffs.data_changes(base.quality, change.quality, outside),
         "stale": {"differences": stale, "fix": freshness.FIX_COMMAND},
         "run_url": run_url,
         "wording": wording.model_dump(),
         "omitted": [],
     }
+
+
+def _outside(root: Path, change: Snapshot, base: Snapshot) -> dict[str, dict[str, int]]:
+    """Count the workspace's validated values beyond the base's ranges, where both exist."""
+    base_ranges = (base.quality or {}).get("ranges")
+    clean = ((change.params or {}).get("data") or {}).get("clean")
+    if not base_ranges or not clean or not (root / clean).is_file():
+        return {}
+    try:
+        present = set(pq.read_schema(root / clean).names)
+        columns = [c for c in base_ranges if c in present]
+        frame = pd.read_parquet(root / clean, columns=columns)
+    except (OSError, ValueError) as err:  # unreadable: the ranges alone are compared
+        print(f"report: {clean}: not read for out-of-range counts ({err})", file=sys.stderr)
+        return {}
+    return diffs.outside_counts(frame, base_ranges)
 
 
 def run_url(environ: Mapping[str, str]) -> str | None:
@@ -315,6 +336,7 @@ def generate(
         revisions,
         run_url(environ),
         lockcheck.problems(root),
+        _outside(root, change, base),
     )
     wording = section_or_default(Wording, (change.params or {}).get("wording"))
     plots = charts.all_charts(base.plots, change.plots, wording)
