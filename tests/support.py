@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -65,3 +67,16 @@ def copy_repo(dest: Path, *, with_results: bool = True) -> Path:
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-q", "-m", "template"], dest)
     return dest
+
+
+def set_params(repo: Path, **changes: object) -> None:
+    """Set dotted keys in params.yaml, e.g. set_params(repo, **{"train.seed": 7})."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        node = params
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")

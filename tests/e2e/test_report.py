@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 import sample
-from support import BIN, env, run
+from support import BIN, env, run, set_params
 
 REPORT = [sys.executable, "-m", "gitops.review.report"]
 
@@ -20,19 +19,6 @@ REPORT = [sys.executable, "-m", "gitops.review.report"]
 def commit_all(repo: Path, message: str) -> None:
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "--allow-empty", "-m", message], repo)
-
-
-def set_params(repo: Path, **changes: object) -> None:
-    """Set dotted keys in params.yaml, e.g. set_params(repo, **{"train.seed": 7})."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        node = params
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def repro(repo: Path) -> None:

@@ -18,7 +18,7 @@ import yaml
 import sample
 import second_dataset as telco
 from runner import Runner, link_environment
-from support import copy_repo, run
+from support import copy_repo, run, set_params
 
 pytestmark = pytest.mark.slow
 CONTRACT = "src/churn/contract.yaml"
@@ -48,18 +48,6 @@ def report(runner: Runner, repo: Path, *codes: int) -> tuple[str, dict]:
     make(runner, repo, "report", "BASE=main", codes=codes)
     text = (repo / "reports/pr_report.md").read_text(encoding="utf-8")
     return text, json.loads((repo / "reports/pr_report.json").read_text(encoding="utf-8"))
-
-
-def set_params(repo: Path, **changes: object) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        node = params
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
 
 
 @pytest.fixture(scope="module")
