@@ -23,6 +23,9 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Tools a recipe runs (dvc, pre-commit) find the project's environment first. Stage commands
 # do not rely on it: they run tools/python, which picks the project's interpreter itself.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Idle OpenMP threads sleep instead of spinning (tools/python says why) in whatever a recipe
+# runs: scoring, serving and the test suite's many processes on a few cores.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 BASE ?=
 INPUT ?=

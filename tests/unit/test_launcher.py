@@ -41,3 +41,14 @@ def test_an_environment_named_by_uv_comes_first(tmp_path: Path) -> None:
     )
     # A named environment that does not exist is skipped: the checkout's .venv is next.
     assert Path(proc.stdout.strip()).resolve() == (ROOT / ".venv").resolve()
+
+
+def test_openmp_threads_sleep_when_idle_unless_the_caller_says_otherwise(tmp_path: Path) -> None:
+    code = "import os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = [str(LAUNCHER), "-c", code]
+    quiet = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert quiet.stdout.strip() == "PASSIVE"
+    chosen = {**env, "OMP_WAIT_POLICY": "ACTIVE"}
+    kept = subprocess.run(run, env=chosen, capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "ACTIVE"
