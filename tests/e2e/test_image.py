@@ -43,7 +43,20 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     conf = cs.containers_conf(tmp_path_factory.mktemp("podman") / "containers.conf")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONTAINERS_CONF", str(conf))
-        yield {"CONTAINERS_CONF": str(conf)}
+        before = _dangling()
+        try:
+            yield {"CONTAINERS_CONF": str(conf)}
+        finally:
+            # A build leaves its builder stage behind as an untagged image (about 500 MB);
+            # each run's wheel differs, so none is ever reused. Remove the ones this made.
+            made = sorted(_dangling() - before)
+            if made:
+                podman_cmd("rmi", "--force", *made, check=False)
+
+
+def _dangling() -> set[str]:
+    listed = podman_cmd("images", "--quiet", "--no-trunc", "--filter", "dangling=true", check=False)
+    return set(listed.stdout.split())
 
 
 @pytest.fixture(scope="module")
