@@ -30,7 +30,7 @@ GITHUB_IDENTITY = {
 # gets those only from its `env:`).
 _DROPPED_PREFIXES = (
     "GITHUB_", "RUNNER_", "GIT_", "UV_", "VIRTUAL_ENV", "DVC_", "PYTEST_", "NODE_",
-    "AWS_", "AZURE_", "GOOGLE_",
+    "AWS_", "AZURE_", "GOOGLE_", "PYTHONDONTWRITEBYTECODE",
 )  # fmt: skip
 
 
