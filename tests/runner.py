@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitops.pipeline import outputs
 from support import ROOT, run
 
 # Who GitHub says built the merge commit; the runner itself has no identity at all.
@@ -200,16 +201,6 @@ def clone(origin: Path, dest: Path, *, depth: int | None = 1, branch: str = "mai
     return dest
 
 
-# What `make run` leaves that git does not carry: the DVC-cached stage outputs.
-PIPELINE_OUTPUTS = ("models/model.skops", "data/interim", "data/processed")
-
-
 def copy_pipeline_outputs(reproduced: Path, checkout: Path) -> None:
     """Stand in for a job's `make run` step with the outputs of a pipeline reproduced once."""
-    for rel in PIPELINE_OUTPUTS:
-        src = reproduced / rel
-        if src.is_dir():
-            shutil.copytree(src, checkout / rel, dirs_exist_ok=True)
-        elif src.is_file():
-            (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, checkout / rel)
+    outputs.copy_cached(reproduced, checkout)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from gitops.pipeline import outputs
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -61,12 +63,7 @@ def copy_repo(dest: Path, *, with_results: bool = True) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)
     if with_results:
-        for rel in ("models/model.skops", "data/interim", "data/processed"):
-            src = ROOT / rel
-            if src.is_dir():
-                shutil.copytree(src, dest / rel, dirs_exist_ok=True)
-            elif src.is_file():
-                shutil.copy2(src, dest / rel)
+        outputs.copy_cached(ROOT, dest)
     run(["git", "init", "-q", "-b", "main"], dest)
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-q", "-m", "template"], dest)

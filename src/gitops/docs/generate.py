@@ -47,6 +47,7 @@ from gitops.contract import reading
 from gitops.contract.spec import Contract, FieldSpec
 from gitops.docs import blocks, preview
 from gitops.files import write_bytes, write_text
+from gitops.pipeline import outputs
 from gitops.settings import Settings, SettingsError
 
 #: JSON as the server sends it: no spaces after separators.
@@ -58,9 +59,6 @@ SERVING = Path("docs/serving.md")
 MONITORING = Path("docs/monitoring.md")
 EXAMPLE_MD = Path("docs/example-report.md")
 EXAMPLE_PNG = Path("docs/example-report.png")
-#: Outputs DVC caches but git does not carry: copied into the clone so unchanged stages
-#: are not recomputed for the example change.
-PIPELINE_OUTPUTS = ("models/model.skops", "data/interim", "data/processed")
 #: Who commits the example change in the temporary clone (never pushed anywhere).
 EXAMPLE_IDENTITY = {
     "GIT_AUTHOR_NAME": "Example",
@@ -382,13 +380,8 @@ def example_report(
     # The current commit is the base, under the name the report compares with by default.
     _run(["git", "checkout", "--quiet", "-B", "main"], clone)
     _run(["git", "checkout", "--quiet", "-b", "example-change"], clone)
-    for rel in PIPELINE_OUTPUTS:
-        src = root / rel
-        if src.is_dir():
-            shutil.copytree(src, clone / rel, dirs_exist_ok=True)
-        elif src.is_file():
-            (clone / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, clone / rel)
+    # DVC-cached outputs git does not carry: unchanged stages are not recomputed.
+    outputs.copy_cached(root, clone)
     for key, value in changes:
         _set_param(clone / params, key, value)
     bin_dir = str(Path(sys.executable).parent)
