@@ -43,20 +43,44 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     conf = cs.containers_conf(tmp_path_factory.mktemp("podman") / "containers.conf")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONTAINERS_CONF", str(conf))
-        before = _dangling()
+        before = _images()
         try:
             yield {"CONTAINERS_CONF": str(conf)}
         finally:
-            # A build leaves its builder stage behind as an untagged image (about 500 MB);
-            # each run's wheel differs, so none is ever reused. Remove the ones this made.
-            made = sorted(_dangling() - before)
-            if made:
-                podman_cmd("rmi", "--force", *made, check=False)
+            _remove_wheel_layers(before)
+
+
+def _images() -> set[str]:
+    listed = podman_cmd("images", "--all", "--quiet", "--no-trunc", check=False)
+    return set(listed.stdout.split())
 
 
 def _dangling() -> set[str]:
     listed = podman_cmd("images", "--quiet", "--no-trunc", "--filter", "dangling=true", check=False)
     return set(listed.stdout.split())
+
+
+def _made_by(image: str) -> str:
+    """The Containerfile instruction that made the image's top layer."""
+    listed = podman_cmd("history", "--no-trunc", "--format", "{{.CreatedBy}}", image, check=False)
+    return next(iter(listed.stdout.splitlines()), "")
+
+
+def _remove_wheel_layers(before: set[str]) -> None:
+    """Remove the layers this module's builds made from its wheels; keep the dependencies'.
+
+    A build leaves its builder stage behind as an untagged image. Its top layers hold this
+    run's wheel and are never reused; below them, the locked dependencies' layer (pip
+    installing requirements.txt, a minute from PyPI) is the same for every build with the
+    same uv.lock. `podman rmi` would take it too (it prunes untagged parents), so the layers
+    are removed one at a time (`--no-prune`), from the top, down to that one.
+    """
+    removed: set[str] = set()
+    while ours := [
+        i for i in sorted(_dangling() - before - removed) if "requirements.txt" not in _made_by(i)
+    ]:
+        podman_cmd("rmi", "--force", "--no-prune", *ours, check=False)
+        removed.update(ours)
 
 
 @pytest.fixture(scope="module")
