@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from runner import Checkout, Runner, github_commit, merge_clone, toolcache
-from support import BIN, ROOT, copy_repo, run
+from support import BIN, ROOT, copy_repo, copy_reproduced, run
 
 
 def _editable_source() -> set[str]:
@@ -78,17 +78,6 @@ def fast_tier_spawns_no_slow_program(
             super().__init__(args, *rest, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", Guarded)
-
-
-def _without_dvc_tmp(folder: str, names: list[str]) -> set[str]:
-    """DVC's locks and state database stay behind: a copy starts with none of them."""
-    return {"tmp"} & set(names) if Path(folder).name == ".dvc" else set()
-
-
-def copy_reproduced(src: Path, dest: Path) -> Path:
-    """A private copy of a reproduced repo: git history, DVC cache and outputs included."""
-    shutil.copytree(src, dest, symlinks=True, ignore=_without_dvc_tmp)
-    return dest
 
 
 def _reproduce(dest: Path) -> Path:

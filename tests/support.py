@@ -70,6 +70,17 @@ def copy_repo(dest: Path, *, with_results: bool = True) -> Path:
     return dest
 
 
+def _without_dvc_tmp(folder: str, names: list[str]) -> set[str]:
+    """DVC's locks and state database stay behind: a copy starts with none of them."""
+    return {"tmp"} & set(names) if Path(folder).name == ".dvc" else set()
+
+
+def copy_reproduced(src: Path, dest: Path) -> Path:
+    """A private copy of a reproduced repo: git history, DVC cache and outputs included."""
+    shutil.copytree(src, dest, symlinks=True, ignore=_without_dvc_tmp)
+    return dest
+
+
 def set_params(repo: Path, **changes: object) -> None:
     """Set dotted keys in params.yaml, e.g. set_params(repo, **{"train.seed": 7})."""
     path = repo / "params.yaml"

@@ -18,7 +18,7 @@ import yaml
 import sample
 import second_dataset as telco
 from runner import Runner, link_environment
-from support import copy_repo, run, set_params
+from support import copy_reproduced, run, set_params
 
 pytestmark = pytest.mark.slow
 CONTRACT = "src/churn/contract.yaml"
@@ -51,12 +51,10 @@ def report(runner: Runner, repo: Path, *codes: int) -> tuple[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory, runner_tools: Path) -> Path:
-    """The project with `make run`'s results committed on main."""
-    base = tmp_path_factory.mktemp("trust")
-    repo = copy_repo(base / "repo", with_results=False)
+def reproduced(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project with the pipeline's results (reproduced once for the suite) on main."""
+    repo = copy_reproduced(pipeline_repo, tmp_path_factory.mktemp("trust") / "repo")
     link_environment(repo)
-    make(Runner.create(base / "runner", runner_tools), repo, "run")
     commit(repo, "results")
     return repo
 
