@@ -251,6 +251,9 @@ def test_after_a_failed_pull_the_pipeline_computes_the_stages_itself(
     for stage in ("validate", "split", "train"):
         assert f"Running stage '{stage}'" in ran.stdout, output(ran)
     assert result_files(repo) == pushed.files
+    # A run from scratch in a CI checkout reproduces what is committed: nothing to commit.
+    status = job.run(["git", "status", "--porcelain", "--untracked-files=all"], repo, check=True)
+    assert status.stdout == "", status.stdout
 
 
 def test_a_rejected_push_warns_and_leaves_the_job_green(
