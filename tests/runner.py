@@ -201,6 +201,12 @@ def clone(origin: Path, dest: Path, *, depth: int | None = 1, branch: str = "mai
     return dest
 
 
-def copy_pipeline_outputs(reproduced: Path, checkout: Path) -> None:
-    """Stand in for a job's `make run` step with the outputs of a pipeline reproduced once."""
+def copy_pipeline_outputs(reproduced: Path, checkout: Path, *, with_cache: bool = False) -> None:
+    """Stand in for a job's `make run` step with the outputs of a pipeline reproduced once.
+
+    with_cache: DVC's cache too, as `make pull-cache` leaves a checkout; without it DVC
+    counts the cached outputs as changed and reruns their stages.
+    """
     outputs.copy_cached(reproduced, checkout)
+    if with_cache:
+        shutil.copytree(reproduced / ".dvc/cache", checkout / ".dvc/cache")

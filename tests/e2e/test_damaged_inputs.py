@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -192,12 +191,11 @@ def reproduced(
     tmp = tmp_path_factory.mktemp("damaged")
     origin = copy_repo(tmp / "origin", with_results=False)
     repo = clone(origin, tmp / "clone")
-    copy_pipeline_outputs(pipeline_repo, repo)
-    shutil.copytree(pipeline_repo / ".dvc/cache", repo / ".dvc/cache")
+    copy_pipeline_outputs(pipeline_repo, repo, with_cache=True)
     job = Runner.create(tmp / "runner", runner_tools)
     ran = job.make("run", repo)
-    assert "Running stage" not in ran.stdout, ran.stdout
     assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Running stage" not in ran.stdout, ran.stdout
     assert porcelain(job, repo) == "", "make run must reproduce the committed results"
     before = outputs(repo)
     assert {"data/interim/customers.parquet", "data/processed/train.parquet"} <= set(before)
