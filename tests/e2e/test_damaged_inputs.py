@@ -1,7 +1,8 @@
 """Damaged exports and broken stages cost nothing that was produced before.
 
 One clone, reproduced once by `make run` as a CI job runs it; then every damaged export of
-the corpus is put in place of the sample and `dvc repro` is run on it. DVC deletes a stage's
+the corpus is put in place of the sample and `dvc repro` is run on it (DVC in this process,
+tests/inprocess.py; the failing and the killed stage run the real CLI). DVC deletes a stage's
 outputs before running it unless they are `persist` (dvc.yaml), so each case checks the
 bytes of every output (git-tracked and DVC-cached), the message (file, column, line, rule)
 and that `git status` is clean once the sample is back. A stage that fails and one killed
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+import inprocess
 from runner import Runner, clone, copy_pipeline_outputs
 from support import ROOT, copy_repo
 
@@ -225,7 +227,7 @@ def test_damaged_export_is_refused_and_nothing_is_lost(
     data, fragments = CASES[case]
     (repo / RAW).write_bytes(data)
     try:
-        proc = dvc(job, repo, "repro")
+        proc = inprocess.dvc(repo, "repro")
     finally:
         _restore(job, repo, RAW)
     said = proc.stdout + proc.stderr
@@ -332,7 +334,7 @@ def test_a_forced_run_rewrites_every_output(
             target = repo / path
             target.unlink()  # DVC may have linked it to its cache: never write through that
             target.write_bytes(b"stale\n")
-    ran = dvc(job, repo, "repro", "--force")
+    ran = inprocess.dvc(repo, "repro", "--force")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert (repo / "dvc.lock").read_bytes() == lock
     _unchanged(job, repo, before)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import sample
-from support import BIN, env, run, set_params
+from inprocess import reproduce
+from support import env, run, set_params
 
 REPORT = [sys.executable, "-m", "gitops.review.report"]
 
@@ -22,7 +23,8 @@ def commit_all(repo: Path, message: str) -> None:
 
 
 def repro(repo: Path) -> None:
-    run([str(BIN / "dvc"), "repro", "--quiet"], repo)
+    """DVC reproduces the change, in this process (tests/inprocess.py)."""
+    reproduce(repo, "--quiet")
 
 
 def report(

@@ -1,8 +1,8 @@
 """`make report` on changes a reviewer must not be fooled by: a leak, stale results, new data.
 
-Each test copies one reproduced repository, makes the change as a contributor would, runs
-`make run` and `make report` as a workflow step runs them (the `runner` fixture) and reads
-the comment and its JSON.
+Each test copies one reproduced repository, makes the change as a contributor would,
+reproduces the pipeline with DVC (in this process: tests/inprocess.py), runs `make report`
+as a workflow step runs it (the `runner` fixture) and reads the comment and its JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 
 import sample
 import second_dataset as telco
+from inprocess import reproduce
 from runner import Runner, link_environment
 from support import copy_reproduced, run, set_params
 
@@ -77,7 +78,7 @@ def test_a_feature_equal_to_the_label_is_too_good_to_be_true(repo: Path, runner:
     (repo / CONTRACT).write_text(
         contract.replace("  - name: churn\n", LEAK_FIELD + "  - name: churn\n")
     )
-    make(runner, repo, "run")
+    reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
     commit(repo, "A new column from the export")
 
     text, data = report(runner, repo, 2)
@@ -116,7 +117,7 @@ def test_a_param_change_committed_without_make_run_fails_the_stale_gate(
     assert "Fix: `make run && git add dvc.lock" in text
     assert (repo / "dvc.lock").read_bytes() == lock  # the report reproduces nothing itself
 
-    make(runner, repo, "run")
+    reproduce(repo)
     commit(repo, "Results reproduced")
     _, data = report(runner, repo, 0)
     assert data["stale"]["differences"] == []
@@ -132,7 +133,7 @@ def test_the_first_change_on_new_data_judges_floors_and_ceilings_only(
     (repo / "params.yaml").write_text(telco.params_text((repo / "params.yaml").read_text()))
     (repo / "data/README.md").write_text(telco.DATA_CARD)
     make(runner, repo, "card")
-    make(runner, repo, "run")
+    reproduce(repo)
     commit(repo, "The telco export")
 
     text, data = report(runner, repo, 0, 2)

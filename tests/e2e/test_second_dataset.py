@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 import second_dataset as telco
+from inprocess import reproduce
 from runner import Runner, find_uv, link_environment
 from support import copy_repo, copy_reproduced, run
 
@@ -107,7 +108,7 @@ def test_the_report_on_a_change_speaks_of_leavers(fork: Fork, tmp_path: Path) ->
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["hyperparameters"]["hist_gradient_boosting"]["learning_rate"] = 0.06
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    change.make("run")
+    reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
     commit(repo, "A slightly faster learning rate")
     proc = change.make("report", "BASE=main", check=False)
     assert proc.returncode in (0, 1), proc.stderr
