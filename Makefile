@@ -87,7 +87,7 @@ XDIST ?= -n auto --dist loadscope
 # gradient boosting take 8 s. Only here: the model's bytes depend on the thread count, so the
 # whole suite, which reproduces the committed results, trains as `make run` does.
 FAST_TIER := tests/unit tests/data -m "not process"
-# Workers for the fast tier: on an idle 2-core machine two cut it from 28 s to 23 s; on a
+# Workers for the fast tier: on a 2-core machine two cut it from 37 s to 19-26 s; on a
 # loaded one they cost more than they save, so FAST_XDIST= (empty) runs it in one process.
 FAST_XDIST ?= -n auto
 
