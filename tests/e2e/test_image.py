@@ -66,19 +66,24 @@ def _made_by(image: str) -> str:
     return next(iter(listed.stdout.splitlines()), "")
 
 
+def _reusable(made_by: str) -> bool:
+    """Whether a layer is the same for every build with this uv.lock (Containerfile): the
+    dependencies installed from requirements.txt, and the final stage's copy of them."""
+    return "requirements.txt" in made_by or made_by.rstrip().endswith(" in /opt/churn")
+
+
 def _remove_wheel_layers(before: set[str]) -> None:
     """Remove the layers this module's builds made from its wheels; keep the dependencies'.
 
-    A build leaves its builder stage behind as an untagged image. Its top layers hold this
-    run's wheel and are never reused; below them, the locked dependencies' layer (pip
-    installing requirements.txt, a minute from PyPI) is the same for every build with the
-    same uv.lock. `podman rmi` would take it too (it prunes untagged parents), so the layers
-    are removed one at a time (`--no-prune`), from the top, down to that one.
+    A build leaves its stages behind as untagged images. Their top layers hold this run's
+    wheel and are never reused; below them, the locked dependencies' layers (pip installing
+    requirements.txt, a minute from PyPI, and the final stage's copy of that environment)
+    are the same for every build with the same uv.lock. `podman rmi` would take them too
+    (it prunes untagged parents), so the layers are removed one at a time (`--no-prune`),
+    from the top, down to those.
     """
     removed: set[str] = set()
-    while ours := [
-        i for i in sorted(_dangling() - before - removed) if "requirements.txt" not in _made_by(i)
-    ]:
+    while ours := [i for i in sorted(_dangling() - before - removed) if not _reusable(_made_by(i))]:
         podman_cmd("rmi", "--force", "--no-prune", *ours, check=False)
         removed.update(ours)
 
@@ -135,8 +140,9 @@ def built(
         yield Built(repo, tag, record, proc.stdout, seconds)
     finally:
         # By id: the tag, and the name a pull by digest adds, go with it. The id is this
-        # run's alone (the labels carry this copy's commit); cached layers stay for next time.
-        podman_cmd("rmi", "--force", record["id"], check=False)
+        # run's alone (the labels carry this copy's commit). Its parents stay (`--no-prune`)
+        # for the podman fixture to remove down to the layers the next build reuses.
+        podman_cmd("rmi", "--force", "--no-prune", record["id"], check=False)
 
 
 @dataclass(frozen=True)
