@@ -2,8 +2,9 @@
 
 The project is copied into a fresh git repository and adapted as a fork would, touching
 only the contract, params.yaml, the data card and the data. Then, as a user runs them:
-`make run`, `make report` on a change, `make package`, the installed wheel's batch
-scoring and HTTP API, `make monitor`. One pipeline run serves every test of the module.
+the pipeline (`dvc repro`, in this process: tests/inprocess.py), `make report` on a change,
+`make package`, the installed wheel's batch scoring and HTTP API, `make monitor`. One
+pipeline run serves every test of the module.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def fork(tmp_path_factory: pytest.TempPathFactory, runner_tools: Path) -> Fork:
     (repo / "data/README.md").write_text(telco.DATA_CARD)
     fork.make("card")
     commit(repo, "Adapt the template to the telco export")
-    fork.make("run")
+    reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
     commit(repo, "Results on the telco export")
     run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], base)
     return fork

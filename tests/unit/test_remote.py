@@ -140,3 +140,46 @@ def test_annotations_stay_one_line() -> None:
     assert line == "::warning::50%25 done%0Athen failed"
     with pytest.raises(ValueError, match="annotation level"):
         gha.annotation("info", "x")
+
+
+def _dvc_dir(tmp_path: Path) -> Path:
+    """A repo's `.dvc/` as `dvc init` leaves it, with a local remote of the user's own."""
+    dvc_dir = tmp_path / ".dvc"
+    dvc_dir.mkdir()
+    (dvc_dir / "config").write_text("[core]\n    autostage = true\n")
+    (dvc_dir / "config.local").write_text("['remote \"mine\"']\n    url = /srv/dvc\n")
+    return dvc_dir
+
+
+def test_the_remote_is_written_to_config_local_as_the_default(tmp_path: Path) -> None:
+    dvc_dir = _dvc_dir(tmp_path)
+    settings = Settings(name="ci", timeout_seconds=60)
+    target = Target("s3://bucket/churn", "http://127.0.0.1:9000")
+    assert remote.configure(target, settings, tmp_path) is None
+    local = (dvc_dir / "config.local").read_text()
+    assert "[core]\n    remote = ci\n" in local
+    assert "['remote \"ci\"']\n    url = s3://bucket/churn\n" in local
+    assert "    endpointurl = http://127.0.0.1:9000\n" in local
+    assert "['remote \"mine\"']\n    url = /srv/dvc\n" in local  # the user's own stays
+    assert (dvc_dir / "config").read_text() == "[core]\n    autostage = true\n"
+
+    again = Target("s3://other/churn")  # a second run replaces it, endpoint included
+    assert remote.configure(again, settings, tmp_path) is None
+    local = (dvc_dir / "config.local").read_text()
+    assert "url = s3://other/churn\n" in local
+    assert "endpointurl" not in local
+
+    remote.unconfigure(settings, tmp_path)
+    assert (dvc_dir / "config.local").read_text() == "['remote \"mine\"']\n    url = /srv/dvc\n"
+
+
+def test_a_remote_dvc_refuses_to_configure_is_a_reason_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    dvc_dir = _dvc_dir(tmp_path)
+    before = (dvc_dir / "config.local").read_bytes()
+    settings = Settings(name="ci", timeout_seconds=60)
+    reason = remote.configure(Target("foo://bucket/churn"), settings, tmp_path)
+    assert reason is not None
+    assert "Unsupported URL type foo://" in reason
+    assert (dvc_dir / "config.local").read_bytes() == before

@@ -75,8 +75,6 @@ HINTS = (
 )
 # What DVC prints, one line per object, when --allow-missing skips an output nobody pushed.
 MISSING_RE = re.compile(r"^md5: [0-9a-f]{32}$", re.MULTILINE)
-# Writing .dvc/config.local touches no network: only a stuck machine takes this long.
-CONFIG_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,11 @@ def failure(run: DvcRun) -> str | None:
     errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
     reason = errors[-1] if errors else (lines[-1] if lines else "")
     reason = reason.removeprefix("unexpected error - ").strip()
-    reason = reason or f"`dvc {run.args[0]}` exited with {run.returncode}"
+    return explained(reason or f"`dvc {run.args[0]}` exited with {run.returncode}")
+
+
+def explained(reason: str) -> str:
+    """DVC's reason with the hint for what it most likely means, when one matches."""
     hint = next((h for needles, h in HINTS if any(n in reason for n in needles)), None)
     return f"{reason} ({hint})" if hint else reason
 
@@ -232,24 +234,36 @@ def missing_outputs(output: str) -> int:
     return len(MISSING_RE.findall(output))
 
 
-def configure(target: Target, settings: Settings, repo: Path) -> DvcRun:
-    """Write the remote to `.dvc/config.local` only, as the default remote.
+def configure(target: Target, settings: Settings, repo: Path) -> str | None:
+    """Write the remote to `.dvc/config.local` only, as the default remote; why not, or None.
 
-    `--force` replaces a previous definition, endpoint included. As the default, it is the
-    remote a later `dvc repro --pull`, `dvc pull` or `dvc push` uses without `-r`.
+    It replaces a previous definition, endpoint included. As the default, it is the remote
+    a later `dvc repro --pull`, `dvc pull` or `dvc push` uses without `-r`. DVC's own config
+    writer does it in this process, as `dvc remote add --local --default --force` would: no
+    network, and none of the second a DVC process takes to start.
     """
-    added = run_dvc(
-        ["remote", "add", "--local", "--default", "--force", settings.name, target.url],
-        repo,
-        CONFIG_TIMEOUT,
-    )
-    if added.returncode != 0 or not target.endpoint:
-        return added
-    return run_dvc(
-        ["remote", "modify", "--local", settings.name, "endpointurl", target.endpoint],
-        repo,
-        CONFIG_TIMEOUT,
-    )
+    from dvc.config import Config, ConfigError
+
+    section = {"url": target.url}
+    if target.endpoint:
+        section["endpointurl"] = target.endpoint
+    try:
+        with Config(dvc_dir=str(repo / ".dvc")).edit("local") as conf:
+            conf["remote"][settings.name] = section
+            conf["core"]["remote"] = settings.name
+    except ConfigError as exc:
+        return explained(str(exc))
+    return None
+
+
+def unconfigure(settings: Settings, repo: Path) -> None:
+    """Remove the remote from `.dvc/config.local` again, default included, if it is there."""
+    from dvc.config import Config
+
+    with Config(dvc_dir=str(repo / ".dvc"), validate=False).edit("local", validate=False) as conf:
+        conf["remote"].pop(settings.name, None)
+        if conf["core"].get("remote") == settings.name:
+            del conf["core"]["remote"]
 
 
 def transfer(
@@ -259,14 +273,14 @@ def transfer(
 
     A remote that failed is removed again, so no later DVC command tries it.
     """
-    steps = [configure(target, settings, repo)]
-    if steps[-1].returncode == 0:
-        steps.append(run_dvc([*args, "--remote", settings.name], repo, settings.timeout_seconds))
-    for step in steps:
-        if reason := failure(step):
-            run_dvc(["remote", "remove", "--local", settings.name], repo, CONFIG_TIMEOUT)
-            return reason, step.output
-    return None, steps[-1].output
+    reason = configure(target, settings, repo)
+    output = ""
+    if reason is None:
+        run = run_dvc([*args, "--remote", settings.name], repo, settings.timeout_seconds)
+        reason, output = failure(run), run.output
+    if reason:
+        unconfigure(settings, repo)
+    return reason, output
 
 
 def pull(target: Target, settings: Settings, repo: Path) -> list[str]:
