@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from runner import Checkout, Runner, github_commit, merge_clone, toolcache
-from support import BIN, ROOT, copy_repo, copy_reproduced, run
+from support import BIN, ROOT, copy_repo, copy_reproduced, offline
 
 
 def _editable_source() -> set[str]:
@@ -80,9 +80,31 @@ def fast_tier_spawns_no_slow_program(
     monkeypatch.setattr(subprocess, "Popen", Guarded)
 
 
+#: What `dvc repro -v` of the shared pipeline said, next to the repo it reproduced.
+REPRODUCE_LOG = "reproduce.log"
+
+
 def _reproduce(dest: Path) -> Path:
+    """The project copied to `dest` and its pipeline reproduced from scratch, offline.
+
+    No network and no DVC_* variables (support.offline): the run every test reads also
+    shows that the pipeline needs no network and that DVC stays quiet by the repository's
+    own config. Its verbose log is kept beside the repo (`pipeline_log`).
+    """
     repo = copy_repo(dest, with_results=False)
-    run([str(BIN / "dvc"), "repro"], repo)
+    prefix, offline_env, how = offline()
+    proc = subprocess.run(
+        [*prefix, str(BIN / "dvc"), "repro", "-v"],
+        cwd=repo,
+        env=offline_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log = f"# offline: {how}\n{proc.stdout}{proc.stderr}"
+    if proc.returncode != 0:
+        raise AssertionError(f"dvc repro from scratch, offline, exited {proc.returncode}:\n{log}")
+    (dest.parent / REPRODUCE_LOG).write_text(log)
     return repo
 
 
@@ -105,7 +127,15 @@ def pipeline_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.rmtree(shared / "repo", ignore_errors=True)  # a worker that failed half-way
             _reproduce(shared / "repo")
             (shared / "done").touch()
-    return copy_reproduced(shared / "repo", tmp_path_factory.mktemp("pipeline") / "repo")
+    mine = tmp_path_factory.mktemp("pipeline")
+    shutil.copy2(shared / REPRODUCE_LOG, mine / REPRODUCE_LOG)
+    return copy_reproduced(shared / "repo", mine / "repo")
+
+
+@pytest.fixture(scope="session")
+def pipeline_log(pipeline_repo: Path) -> str:
+    """What `dvc repro -v` said while it reproduced `pipeline_repo`, offline, from scratch."""
+    return (pipeline_repo.parent / REPRODUCE_LOG).read_text()
 
 
 @pytest.fixture

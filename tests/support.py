@@ -44,6 +44,20 @@ def run(
     return proc
 
 
+def offline() -> tuple[list[str], dict[str, str], str]:
+    """A command prefix and environment with no way out, and how: a network namespace,
+    else proxies pointed at a closed port. No DVC_* variables: the repository's own config
+    must keep DVC from phoning home."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    out = {k: v for k, v in env().items() if not k.startswith("DVC_")}
+    if probe.returncode == 0:
+        return ["unshare", "-n"], out, "network namespace with no interfaces"
+    dead = "http://127.0.0.1:9"
+    out |= {"HTTP_PROXY": dead, "HTTPS_PROXY": dead, "ALL_PROXY": dead, "NO_PROXY": ""}
+    out |= {k.lower(): v for k, v in out.items() if k.endswith("_PROXY")}
+    return [], out, "proxies pointed at a closed loopback port"
+
+
 def tracked_files(root: Path = ROOT) -> list[str]:
     out = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
