@@ -194,12 +194,14 @@ def test_tokens_asked_for_but_unusable_stop_the_server(pipeline_repo: Path, tmp_
         assert "not starting" in proc.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_API_TOKENS")}
     env["MODEL_API_TOKENS"] = "short"
+    # Checked before the model is even looked for: a missing model is not what it says.
     proc = subprocess.run(
-        [str(BIN / "churn"), "serve", "--model", "models/model.skops"],
+        [str(BIN / "churn"), "serve", "--model", "models/no-such-model.skops"],
         cwd=pipeline_repo, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 1
     assert "at least 16 characters" in proc.stderr
+    assert "no-such-model" not in proc.stderr
 
 
 def _document(server: Server) -> dict:

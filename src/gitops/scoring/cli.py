@@ -4,6 +4,10 @@ Installed from the wheel (as `churn` in the example: params.yaml package.scripts
 every command uses the packaged, hash-checked model. In a checkout of the project,
 `--model models/model.skops` scores with a development model and takes the contract and
 the serving settings from params.yaml (`--params`), loaded once here.
+
+Only the standard library and the token rules load before the arguments and, for `serve`,
+the access tokens are known good: scikit-learn, pandas and the model take seconds to load,
+and a server misconfigured by its operator should say so at once, not after that.
 """
 
 from __future__ import annotations
@@ -14,15 +18,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gitops.contract import load as contract_load
-from gitops.contract.json_schema import record_schema
-from gitops.contract.validate import DataValidationError
-from gitops.files import write_json
-from gitops.scoring import access, api, batch, bundle, server
-from gitops.scoring.persist import ModelFileError
-from gitops.settings import Settings, SettingsError
+from gitops.scoring import access
+
+if TYPE_CHECKING:
+    from gitops.scoring import api, bundle
+    from gitops.settings import Settings
 
 
 def _cores() -> int:
@@ -82,6 +84,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
+    tokens = None
+    if args.command == "serve":
+        try:
+            tokens = access.load_tokens()
+        except access.TokenConfigError as exc:
+            print(f"{prog} serve: {exc}; not starting", file=sys.stderr)
+            return 1
+    from gitops.contract import load as contract_load
+    from gitops.contract.validate import DataValidationError
+    from gitops.scoring import bundle
+    from gitops.scoring.persist import ModelFileError
+    from gitops.settings import Settings, SettingsError
+
     try:
         settings = Settings.load(args.params) if args.model or args.command == "openapi" else None
         if args.command == "openapi" and args.model is None and args.version is not None:
@@ -93,8 +108,12 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             settings=settings,
             threads=getattr(args, "threads", 1),
         )
-        command = {"predict": _predict, "serve": _serve, "info": _info, "openapi": _openapi}
-        code = command[args.command](args, loaded, prog)
+        if args.command == "serve":
+            assert tokens is not None
+            code = _serve(args, loaded, prog, tokens)
+        else:
+            command = {"predict": _predict, "info": _info, "openapi": _openapi}
+            code = command[args.command](args, loaded, prog)
         sys.stdout.flush()
         return code
     except (ModelFileError, bundle.BundleError, SettingsError, contract_load.ContractError) as exc:
@@ -107,6 +126,8 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 
 def _predict(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
+    from gitops.scoring import batch
+
     start = time.perf_counter()
     result = batch.score_csv(
         loaded,
@@ -126,6 +147,8 @@ def _predict(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
 
 
 def _app(loaded: bundle.Bundle, limits: api.Limits, version: str, *, auth: bool = False) -> Any:
+    from gitops.scoring import api, bundle
+
     manifest = loaded.manifest
     return api.create_app(
         loaded.contract,
@@ -142,16 +165,15 @@ def _app(loaded: bundle.Bundle, limits: api.Limits, version: str, *, auth: bool 
     )
 
 
-def _serve(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
+def _serve(
+    args: argparse.Namespace, loaded: bundle.Bundle, prog: str, tokens: access.Tokens
+) -> int:
+    from gitops.scoring import api, server
+
     limits = api.Limits(
         args.max_request_bytes or loaded.serving.max_request_bytes,
         args.max_records or loaded.serving.max_records,
     )
-    try:
-        tokens = access.load_tokens()
-    except access.TokenConfigError as exc:
-        print(f"{prog} serve: {exc}; not starting", file=sys.stderr)
-        return 1
     if tokens.enabled:
         print(
             f"{prog} serve: bearer tokens required ({len(tokens.values)} from {tokens.source}); "
@@ -170,6 +192,8 @@ def _serve(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
 
 
 def _info(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
+    from gitops.scoring import bundle
+
     described = bundle.describe(loaded)
     print(json.dumps(described, indent=2) if args.json else _info_text(described, prog))
     return 0
@@ -199,12 +223,16 @@ def _info_text(d: dict[str, Any], prog: str) -> str:
 
 
 def _write_openapi(app: Any, output: str, prog: str) -> int:
+    from gitops.files import write_json
+
     write_json(output, app.openapi())
     print(f"{prog} openapi: wrote {output}", file=sys.stderr)
     return 0
 
 
 def _openapi(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
+    from gitops.scoring import api
+
     limits = api.Limits.from_settings(loaded.serving)
     app = _app(loaded, limits, args.version or loaded.version, auth=True)
     return _write_openapi(app, args.output, prog)
@@ -212,6 +240,10 @@ def _openapi(args: argparse.Namespace, loaded: bundle.Bundle, prog: str) -> int:
 
 def settings_app(settings: Settings, version: str) -> Any:
     """The API from params.yaml and the contract alone, no model: what `make openapi` writes."""
+    from gitops.contract import load as contract_load
+    from gitops.contract.json_schema import record_schema
+    from gitops.scoring import api, bundle
+
     contract = contract_load.load(settings.data.contract)
     names = bundle.names(settings)
     return api.create_app(
