@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from contextlib import chdir
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 import sample
 from gitops.scoring import cli
-from support import BIN, run
+from support import BIN
 
 pytestmark = pytest.mark.slow
 CONTRACT = sample.contract()
@@ -39,13 +40,19 @@ def header(name: str) -> str:
     return CONTRACT.field(name).header
 
 
-def predict(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    cmd = [str(BIN / "python"), "-m", "gitops.scoring.cli", "predict", "--model", "model.skops"]
-    return run([*cmd, *args], cwd, check=check)
+def predict_in_process(
+    cwd: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """`python -m gitops.scoring.cli predict --model model.skops <args>` in `cwd`, run in this
+    process (scikit-learn and the model load once): its exit code and what it printed to
+    stderr. The installed command runs as a process in test_wheel and test_second_dataset."""
+    with chdir(cwd):
+        code = cli.main(["predict", "--model", "model.skops", *args])
+    return code, capsys.readouterr().err
 
 
 def test_ids_pass_through_and_chunks_do_not_change_scores(
-    workdir: Path, export: pd.DataFrame
+    workdir: Path, export: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with_ids = export.drop(columns=header(CONTRACT.label))
     id_column = CONTRACT.id or "record_id"
@@ -53,8 +60,13 @@ def test_ids_pass_through_and_chunks_do_not_change_scores(
     if id_header not in with_ids:  # the sample has no ids: give it some, leading zeros too
         with_ids.insert(0, id_header, [f"0{i:06d}" for i in range(len(with_ids))])
     with_ids.to_csv(workdir / "crm.csv", index=False)
-    predict(workdir, "--input", "crm.csv", "--output", "whole.csv")
-    predict(workdir, "--input", "crm.csv", "--output", "chunked.csv", "--chunk-rows", "700")
+    code, err = predict_in_process(workdir, capsys, "--input", "crm.csv", "--output", "whole.csv")
+    assert code == 0, err
+    assert "rows scored into whole.csv" in err
+    code, err = predict_in_process(
+        workdir, capsys, "--input", "crm.csv", "--output", "chunked.csv", "--chunk-rows", "700"
+    )
+    assert code == 0, err
     whole = (workdir / "whole.csv").read_text()
     assert whole == (workdir / "chunked.csv").read_text()
     scores = pd.read_csv(workdir / "whole.csv", dtype={id_column: str})
@@ -63,7 +75,9 @@ def test_ids_pass_through_and_chunks_do_not_change_scores(
     assert scores[SERVING.score_column].between(0, 1).all()
 
 
-def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, export: pd.DataFrame) -> None:
+def test_invalid_rows_are_named_and_nothing_is_written(
+    workdir: Path, export: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
     coded = sample.fields("ordinal", "categorical")[0]
     count = sample.first("numeric", bounded=True)
     value = CONTRACT.value or count.name
@@ -74,12 +88,10 @@ def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, export: pd
     bad.to_csv(workdir / "bad.csv", index=False)
     output = workdir / "scores.csv"
     output.write_text("earlier scores\n")
-    proc = predict(
-        workdir, "--input", "bad.csv", "--output", "scores.csv", "--chunk-rows", "1000",
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode == 1
-    err = proc.stderr
+    code, err = predict_in_process(
+        workdir, capsys, "--input", "bad.csv", "--output", "scores.csv", "--chunk-rows", "1000"
+    )
+    assert code == 1
     assert "bad.csv: invalid data" in err
     shown = "999.0" if coded.type in ("integer", "number") else "'999'"
     assert f"column '{coded.name}': must be {coded.rule()}: 1 row(s) fail: line 4 ({shown})" in err
@@ -89,21 +101,6 @@ def test_invalid_rows_are_named_and_nothing_is_written(workdir: Path, export: pd
     assert sorted(p.name for p in workdir.iterdir() if p.is_file()) == [
         "bad.csv", "model.skops", "params.yaml", "scores.csv"
     ]  # fmt: skip
-
-
-def predict_in_process(
-    cwd: Path, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    """The same command line, run in this process (the import cost paid once)."""
-    import os
-
-    here = Path.cwd()
-    os.chdir(cwd)
-    try:
-        code = cli.main(["predict", "--model", "model.skops", *args])
-    finally:
-        os.chdir(here)
-    return code, capsys.readouterr().err
 
 
 def test_missing_column_and_missing_id_column_are_named(
