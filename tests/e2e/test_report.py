@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import sample
-from inprocess import reproduce
+from inprocess import python_m, reproduce
 from support import env, run, set_params
 
-REPORT = [sys.executable, "-m", "gitops.review.report"]
+REPORT = "gitops.review.report"
 
 
 def commit_all(repo: Path, message: str) -> None:
@@ -30,10 +28,11 @@ def repro(repo: Path) -> None:
 def report(
     repo: Path, *args: str, extra_env: dict[str, str] | None = None
 ) -> tuple[int, str, dict]:
-    """Run the report like CI does; return its exit code, markdown and JSON."""
-    proc = subprocess.run(
-        [*REPORT, *args], cwd=repo, env=env() | (extra_env or {}), capture_output=True, text=True
-    )
+    """Run the report like CI does; return its exit code, markdown and JSON.
+
+    `python -m gitops.review.report`, in this process (tests/inprocess.py): `make report` as
+    a CI step runs it is test_report_trust's."""
+    proc = python_m(REPORT, list(args), repo, env() | (extra_env or {}))
     assert proc.returncode in (0, 1), proc.stderr
     text = (repo / "reports/pr_report.md").read_text()
     data = json.loads((repo / "reports/pr_report.json").read_text())
@@ -112,7 +111,7 @@ def test_weaker_model_fails_also_from_a_depth_2_clone_of_the_merge_commit(
     assert appended.startswith("# Earlier step\n")
     assert text in appended
 
-    missing = run([*REPORT, "--base", "0" * 40], clone, check=False)
+    missing = python_m(REPORT, ["--base", "0" * 40], clone, env())
     assert missing.returncode == 2
     assert "git fetch" in missing.stderr
 
