@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 
 import yaml
 
-from support import BIN, run
+from inprocess import python_m
+from support import BIN, env, run
 
 RELEASE = {
     "artifact": "churn",
@@ -117,8 +119,17 @@ def write_dist(repo: Path, version: str, *, metadata_version: str | None = None)
     return wheel
 
 
-def release_cli(repo: Path, *args: str, check: bool = True) -> object:
-    return run([str(BIN / "python"), "-m", "gitops.release.cli", *args], repo, check=check)
+def release_cli(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`python -m gitops.release.cli <args>` in `repo`, in this process (tests/inprocess.py):
+    the rules are under test, not the interpreter's start. `make release` runs it as CI does
+    (test_release_make); the gto and git it calls run as processes either way."""
+    proc = python_m("gitops.release.cli", list(args), repo, env())
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"release {' '.join(args)} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+    return proc
 
 
 def gto(repo: Path, *args: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from fake_github import FakeGitHub
 from gitops.actions.github import GitHub, GitHubError
 from gitops.actions.publish import Action, decide_release, publish_release, read_state
-from release_support import commit, gto, lock_text, make_repo, write_dist
+from release_support import commit, gto, lock_text, make_repo, release_cli, write_dist
 from runner import Runner, link_environment
 from support import BIN, ROOT, run
 
@@ -104,7 +104,7 @@ def test_make_release_itself_refuses_foreign_history(repo: Path) -> None:
     register(repo, "v1.0.0")
     run(["git", "checkout", "-q", "-b", "rewritten", first], repo)
     commit(repo, "another model", {"dvc.lock": lock_text("c" * 32)})
-    proc = run([str(BIN / "python"), "-m", "gitops.release.cli", "plan"], repo, check=False)
+    proc = release_cli(repo, "plan", check=False)
     assert proc.returncode == 1
     assert "is not a descendant of the latest release v1.0.0" in proc.stderr
 
