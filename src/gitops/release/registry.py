@@ -1,13 +1,15 @@
-"""The model registry is the git tags GTO reads and writes; this module only calls `gto`.
+"""The model registry is the git tags GTO reads and writes; this module goes through GTO.
 
-Reading versions through `gto show` (rather than parsing tags ourselves) means the version
+Reading versions through GTO's `show` (rather than parsing tags ourselves) means the version
 we bump from is exactly the one `gto show`, `gto history` and DVC's artifact commands report,
 and tags we create go through `gto register`, so they carry GTO's format by construction.
+Reads call GTO's Python API in this process (what `gto show --json` prints, without the
+second a `gto` process takes to start); writes run the `gto` command, whose git identity
+handling `tagger` prepares.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -78,11 +80,16 @@ def _run(cmd: list[str], repo: Path, env: dict[str, str] | None = None) -> str:
 
 def latest_version(artifact: str, repo: Path) -> str | None:
     """Greatest registered version of `artifact` per `gto show` (e.g. 'v1.2.0'), or None."""
-    out = _run([gto_executable(), "show", "--json"], repo)
     try:
-        state = json.loads(out or "{}")
-    except json.JSONDecodeError:
-        raise RegistryError(f"`gto show --json` printed non-JSON: {out[:200]}") from None
+        from gto import api as gto_api
+    except ImportError:
+        raise RegistryError(
+            "`gto` is not installed; run `make install` (it is a dev dependency)"
+        ) from None
+    try:
+        state = gto_api.show(str(repo), table=False)
+    except Exception as exc:  # GTO's own errors, and git's through scmrepo
+        raise RegistryError(f"`gto show` failed in {repo}: {exc}") from exc
     entry = state.get(artifact) if isinstance(state, dict) else None
     if not entry or not entry.get("registered") or not entry.get("version"):
         return None
