@@ -36,11 +36,14 @@ LAUNCHER = "tools/python"  # what every stage command of dvc.yaml starts with
 DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
 
 
-def dvc(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def dvc(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`dvc <args>` in `repo`, as the CLI would run it; stdout holds all it printed, in order.
 
     DVC's messages, the stages' output and the error DVC ends with all go to one stream, as
-    `2>&1` would show them; stderr is empty.
+    `2>&1` would show them; stderr is empty. `env`: variables set for this run only (a
+    remote's credentials, as a shell would export them).
     """
     from dvc.cli import main  # imported once per process: the cost every CLI run pays
     from dvc.stage import run as stage_run
@@ -65,6 +68,7 @@ def dvc(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         redirect_stdout(said),
         redirect_stderr(said),
         mock.patch.object(stage_run, "_run", run_command),
+        mock.patch.dict(os.environ, env or {}),
     ):
         code = main(list(args))
     return subprocess.CompletedProcess(["dvc", *args], code, said.getvalue(), "")

@@ -9,7 +9,6 @@ HOME, uv only from PATH, and only the variables the workflow step passes.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import inprocess
 from inprocess import reproduce
 from runner import Runner, clone, link_environment
 from s3_support import S3
@@ -46,12 +46,6 @@ def result_files(repo: Path) -> dict[str, bytes]:
         for p in sorted((repo / d).rglob("*"))
         if p.is_file()
     }
-
-
-def dvc(args: list[str], repo: Path, job: Runner) -> subprocess.CompletedProcess[str]:
-    """DVC run by hand, as a user does it: with the project's environment activated."""
-    activated = job.with_env(PATH=f"{repo / '.venv/bin'}{os.pathsep}{job.env['PATH']}")
-    return activated.run(["dvc", *args], repo, check=True)
 
 
 def closed_port() -> int:
@@ -153,7 +147,9 @@ def test_a_stage_that_dvc_lock_does_not_describe_runs_here(
     pulled = job.make("pull-cache", repo)
     assert pulled.returncode == 0, output(pulled)
     assert not warnings(pulled), output(pulled)
-    ran = dvc(["repro", "--pull", "split"], repo, job)  # by hand, credentials from the shell
+    # By hand, the keys exported in the shell; DVC's CLI in this process (tests/inprocess.py).
+    ran = inprocess.dvc(repo, "repro", "--pull", "split", env=s3.env(pushed_variant.prefix))
+    assert ran.returncode == 0, output(ran)
     assert "Stage 'validate' didn't change, skipping" in ran.stdout, output(ran)
     assert "Running stage 'split'" in ran.stdout, output(ran)
     for path in ("data/processed/train.parquet", "data/processed/test.parquet"):
