@@ -12,8 +12,8 @@ other command as it always does.
 
 What crosses a process boundary keeps tests of its own with the real CLI: the pipeline from
 scratch (tests/conftest.py), a stage killed mid-write and the rerun with no network
-(test_failure_modes, test_damaged_inputs), `make run` on a runner (test_damaged_inputs,
-test_remote_cache) and an experiment (test_experiment).
+(test_failure_modes, test_damaged_inputs), `make run` on a runner (test_remote_cache) and
+an experiment (test_experiment).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Damaged exports and broken stages cost nothing that was produced before.
 
-One clone, reproduced once by `make run` as a CI job runs it; then every damaged export of
+One clone whose stages DVC finds current (its CI cache restored); then every damaged export of
 the corpus is put in place of the sample and `dvc repro` is run on it (DVC in this process,
 tests/inprocess.py; the failing and the killed stage run the real CLI). DVC deletes a stage's
 outputs before running it unless they are `persist` (dvc.yaml), so each case checks the
@@ -184,20 +184,19 @@ def dvc(job: Runner, repo: Path, *args: str) -> subprocess.CompletedProcess[str]
 def reproduced(
     pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory, runner_tools: Path
 ) -> tuple[Runner, Path, dict[str, str]]:
-    """A CI checkout after `make run`: every output in place, its hashes, git clean.
+    """A CI checkout after its pipeline step: every output in place, its hashes, git clean.
 
     The outputs and DVC cache are the suite's reproduced pipeline's, as `make pull-cache`
-    restores them (a run from scratch in a CI checkout is test_remote_cache's); `make run`
-    must find every stage current.
+    restores them; `dvc repro` (in this process) must find every stage current. `make run`
+    itself after a restore, and a run from scratch in a CI checkout, are test_remote_cache's.
     """
     tmp = tmp_path_factory.mktemp("damaged")
     origin = copy_repo(tmp / "origin", with_results=False)
     repo = clone(origin, tmp / "clone")
     copy_pipeline_outputs(pipeline_repo, repo, with_cache=True)
     job = Runner.create(tmp / "runner", runner_tools)
-    ran = job.make("run", repo)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "Running stage" not in ran.stdout, ran.stdout
+    ran = inprocess.reproduce(repo)
+    assert "Running stage" not in ran, ran
     assert porcelain(job, repo) == "", "make run must reproduce the committed results"
     before = outputs(repo)
     assert {"data/interim/customers.parquet", "data/processed/train.parquet"} <= set(before)

@@ -24,7 +24,7 @@ import inprocess
 import sample
 from gitops.contract.synthetic import synthesize
 from gitops.pipeline import quality
-from support import BIN, ROOT, env, run
+from support import ROOT, env, run
 
 #: Calls that write a file in place; stages must go through gitops.files / persist instead.
 DIRECT_WRITES = {"to_csv", "to_parquet", "to_json", "write_text", "write_bytes", "dump"}
@@ -82,7 +82,7 @@ def test_temp_files_are_invisible_to_git_and_dvc(repo_copy: Path) -> None:
     stray.write_text("row_id,label,score,value\n0123")
     assert run(["git", "status", "--porcelain", "--untracked-files=all"], repo_copy).stdout == ""
     assert run(["git", "check-ignore", "-q", str(stray)], repo_copy).returncode == 0
-    assert run([str(BIN / "dvc"), "check-ignore", str(stray)], repo_copy).returncode == 0
+    assert inprocess.dvc(repo_copy, "check-ignore", str(stray)).returncode == 0
 
 
 #: Rows of the test set the killed evaluate scores: enough that writing its predictions takes

@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import inprocess
 import second_dataset as telco
 from inprocess import reproduce
 from runner import Runner, find_uv, link_environment
@@ -98,7 +99,7 @@ def test_the_pipeline_learns_the_positive_class_that_does_not_sort_last(fork: Fo
     assert any("data_usage_gb" in f and "blank" in f for f in quality["findings"])
     metrics = json.loads((fork.repo / "models/metrics.json").read_text())
     assert metrics["roc_auc"] > 0.75  # a score of the wrong class would rank below 0.5
-    assert "up to date" in run(["dvc", "status"], fork.repo).stdout
+    assert "up to date" in inprocess.dvc(fork.repo, "status").stdout
 
 
 def test_the_report_on_a_change_speaks_of_leavers(fork: Fork, tmp_path: Path) -> None:
