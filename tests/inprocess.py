@@ -11,9 +11,9 @@ as `<module>.main(<args>)` in this process, in the stage's working directory; DV
 other command as it always does.
 
 What crosses a process boundary keeps tests of its own with the real CLI: the pipeline from
-scratch (tests/conftest.py), a stage killed mid-write and the rerun with no network
-(test_failure_modes, test_damaged_inputs), `make run` on a runner (test_remote_cache) and
-an experiment (test_experiment).
+scratch with no network (tests/conftest.py), a stage killed mid-write (test_failure_modes,
+test_damaged_inputs), `make run` on a runner (test_remote_cache) and an experiment
+(test_experiment).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from inprocess import python_m
-from support import BIN, env, run
+from support import BIN, checked, env, run
 
 RELEASE = {
     "artifact": "churn",
@@ -124,12 +124,7 @@ def release_cli(repo: Path, *args: str, check: bool = True) -> subprocess.Comple
     the rules are under test, not the interpreter's start. `make release` runs it as CI does
     (test_release_make); the gto and git it calls run as processes either way."""
     proc = python_m("gitops.release.cli", list(args), repo, env())
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"release {' '.join(args)} exited {proc.returncode}\n"
-            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        )
-    return proc
+    return checked(proc) if check else proc
 
 
 def gto(repo: Path, *args: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitops.pipeline import outputs
-from support import ROOT, run
+from support import ROOT, checked, run
 
 # Who GitHub says built the merge commit; the runner itself has no identity at all.
 GITHUB_IDENTITY = {
@@ -128,12 +128,7 @@ class Runner:
         proc = subprocess.run(
             cmd, cwd=cwd, env=self.env, capture_output=True, text=True, check=False
         )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"{' '.join(cmd)} exited {proc.returncode}\n"
-                f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-            )
-        return proc
+        return checked(proc) if check else proc
 
     def make(self, target: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """`make <target>` as a workflow step runs it, in a checkout whose `.venv` is ready

@@ -36,9 +36,14 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, showing its output when it fails so a broken test explains itself."""
     proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-    if check and proc.returncode != 0:
+    return checked(proc) if check else proc
+
+
+def checked(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """`proc` if it exited 0; else a failure showing the command and all it printed."""
+    if proc.returncode != 0:
         raise AssertionError(
-            f"{' '.join(cmd)} exited {proc.returncode}\n"
+            f"{' '.join(map(str, proc.args))} exited {proc.returncode}\n"
             f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
         )
     return proc

@@ -197,7 +197,7 @@ def reproduced(
     job = Runner.create(tmp / "runner", runner_tools)
     ran = inprocess.reproduce(repo)
     assert "Running stage" not in ran, ran
-    assert porcelain(job, repo) == "", "make run must reproduce the committed results"
+    assert porcelain(job, repo) == "", "the pipeline must reproduce the committed results"
     before = outputs(repo)
     assert {"data/interim/customers.parquet", "data/processed/train.parquet"} <= set(before)
     assert "models/model.skops" in before

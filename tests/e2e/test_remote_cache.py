@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 import inprocess
-from inprocess import reproduce
 from runner import Runner, clone, link_environment
 from s3_support import S3
 from support import ROOT
@@ -124,7 +123,7 @@ def pushed_variant(
     shutil.copytree(pushed.repo, repo, symlinks=True)  # its .venv link included
     _change_test_size(repo)
     job = Runner.create(tmp / "runner", runner_tools).with_env(**s3.env(pushed.prefix))
-    split = reproduce(repo, "split")
+    split = inprocess.reproduce(repo, "split")
     assert "Running stage 'split'" in split, split
     proc = job.make("push-cache", repo)
     assert proc.returncode == 0, output(proc)
@@ -242,7 +241,7 @@ def test_after_a_failed_pull_the_pipeline_computes_the_stages_itself(
     assert pulled.returncode == 0, output(pulled)
     assert warnings(pulled), output(pulled)
 
-    ran = reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
+    ran = inprocess.reproduce(repo)  # make run's pipeline step, in this process
     # Stages whose outputs DVC caches rerun; the rest find their git-tracked results current.
     for stage in ("validate", "split", "train"):
         assert f"Running stage '{stage}'" in ran, ran

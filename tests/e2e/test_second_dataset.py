@@ -27,7 +27,6 @@ import yaml
 
 import inprocess
 import second_dataset as telco
-from inprocess import reproduce
 from runner import Runner, find_uv, link_environment
 from support import copy_repo, copy_reproduced, run
 
@@ -78,7 +77,7 @@ def fork(tmp_path_factory: pytest.TempPathFactory, runner_tools: Path) -> Fork:
     (repo / "data/README.md").write_text(telco.DATA_CARD)
     fork.make("card")
     commit(repo, "Adapt the template to the telco export")
-    reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
+    inprocess.reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
     commit(repo, "Results on the telco export")
     run([UV, "venv", "--quiet", "--python", sys.executable, str(venv)], base)
     return fork
@@ -110,7 +109,7 @@ def test_the_report_on_a_change_speaks_of_leavers(fork: Fork, tmp_path: Path) ->
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["hyperparameters"]["hist_gradient_boosting"]["learning_rate"] = 0.06
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
+    inprocess.reproduce(repo)  # make run's pipeline step, in this process (tests/inprocess.py)
     commit(repo, "A slightly faster learning rate")
     proc = change.make("report", "BASE=main", check=False)
     assert proc.returncode in (0, 1), proc.stderr
