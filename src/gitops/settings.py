@@ -69,6 +69,9 @@ class TrainSettings(Section):
     impute: ImputeSettings = ImputeSettings()
     monotonic_increasing: list[str] = []
     hyperparameters: dict[str, dict[str, Any]] = {}
+    # CPU threads a fit may use. Fixed here, never left to the machine: a histogram booster
+    # sums gradients in per-thread chunks, so its fitted bytes differ with the core count.
+    threads: int = Field(1, ge=1)
 
 
 class ModelSettings(Section):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
 from gitops.contract.load import import_hook
 from gitops.contract.spec import Contract
@@ -89,3 +90,14 @@ def build(contract: Contract, train: TrainSettings, source: str = "params.yaml")
             ("model", model),
         ]
     )
+
+
+def fit(pipeline: Pipeline, features: Any, label: Any, threads: int) -> Pipeline:
+    """Fit with exactly `threads` CPU threads (OpenMP and BLAS), whatever the machine has.
+
+    Left to itself scikit-learn uses one thread per core, and a histogram booster's sums then
+    depend on the runner: the same commit would record other model bytes on a 4-core runner
+    than on a 2-core laptop, and a reproduced dvc.lock would not match the committed one.
+    """
+    with threadpool_limits(limits=threads):
+        return pipeline.fit(features, label)

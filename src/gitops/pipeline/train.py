@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     contract = load.load(settings.data.contract)
     frame = pd.read_parquet(args.train)
     pipeline = estimator.build(contract, settings.train, args.params)
-    pipeline.fit(frame[contract.feature_names], frame[contract.label])
+    estimator.fit(
+        pipeline, frame[contract.feature_names], frame[contract.label], settings.train.threads
+    )
     digest = persist.save(pipeline, args.model)
     write_json(args.input_schema, record_schema(contract))
     print(f"train: {settings.train.model} on {len(frame)} rows, sha256 {digest[:12]}")
