@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -247,3 +248,20 @@ def test_promotion_rollback_and_history_with_gto(repo: Path) -> None:
     assert plan.stdout.strip() == "1.1.1"
     assert "last release v1.0.0" in plan.stderr
     assert "v1.1.0 used before by a withdrawn registration, so v1.1.1" in plan.stderr
+
+
+def test_registering_under_a_date_override_tags_and_leaves_the_override_set(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's own rebase exports GIT_COMMITTER_DATE; GTO's tag writer refuses to tag under it.
+    The registration runs in this process, so it must set the date aside and put it back."""
+    commit(repo, "fix", {"pyproject.toml": '[project]\nname = "x"\nversion = "2"\n'})
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2020-01-01T00:00:00")
+    who = registry.Identity("Release Bot", "release@example.com")
+    tag = registry.register("churn", "1.0.1", "a patch", repo, who)
+    assert tag == "churn@v1.0.1"
+    fields = "--format=%(taggername) %(taggeremail)"
+    tagger = run(["git", "for-each-ref", fields, f"refs/tags/{tag}"], repo).stdout.strip()
+    assert tagger == "Release Bot <release@example.com>"
+    assert registry.latest_version("churn", repo) == "v1.0.1"
+    assert os.environ["GIT_COMMITTER_DATE"] == "2020-01-01T00:00:00"

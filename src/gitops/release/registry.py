@@ -3,36 +3,26 @@
 Reading versions through GTO's `show` (rather than parsing tags ourselves) means the version
 we bump from is exactly the one `gto show`, `gto history` and DVC's artifact commands report,
 and tags we create go through `gto register`, so they carry GTO's format by construction.
-Reads call GTO's Python API in this process (what `gto show --json` prints, without the
-second a `gto` process takes to start); writes run the `gto` command, whose git identity
-handling `tagger` prepares.
+Reads and registrations call GTO's Python API in this process (what `gto show --json`
+prints and `gto register` writes, without the second a `gto` process takes to start), with
+the git identity `tagger` resolves.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from gitops import git
 
 
 class RegistryError(RuntimeError):
     """A GTO or git call on the registry failed; the message says what to do."""
-
-
-def gto_executable() -> str:
-    """`gto` beside this interpreter (the project's environment), else the one on PATH."""
-    beside = Path(sys.executable).parent / "gto"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("gto")
-    if not found:
-        raise RegistryError("`gto` is not installed; run `make install` (it is a dev dependency)")
-    return found
 
 
 @dataclass(frozen=True)
@@ -42,21 +32,13 @@ class Identity:
     name: str
     email: str
 
-    def env(self) -> dict[str, str]:
-        return {
-            "GIT_COMMITTER_NAME": self.name,
-            "GIT_COMMITTER_EMAIL": self.email,
-            "GIT_AUTHOR_NAME": self.name,
-            "GIT_AUTHOR_EMAIL": self.email,
-        }
-
 
 def tagger(repo: Path) -> Identity:
     """The identity git would commit with, handed to gto explicitly.
 
     gto writes tags through pygit2, which reads GIT_COMMITTER_NAME/EMAIL and the config
     files libgit2 knows, but not GIT_CONFIG_COUNT/GIT_CONFIG_GLOBAL the way git does. Resolving
-    the identity with git and passing it as GIT_COMMITTER_* makes both agree, and a runner
+    the identity with git and passing it as GTO's tag author makes both agree, and a runner
     without any identity gets this message before anything is built, not pygit2's after.
     """
     name = os.environ.get("GIT_COMMITTER_NAME") or git.config_value("user.name", repo)
@@ -70,24 +52,41 @@ def tagger(repo: Path) -> Identity:
     return Identity(name, email)
 
 
-def _run(cmd: list[str], repo: Path, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False, env=env)
+def _run(cmd: list[str], repo: Path) -> str:
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
         raise RegistryError(f"`{' '.join(cmd)}` failed in {repo}: {detail}")
     return proc.stdout
 
 
-def latest_version(artifact: str, repo: Path) -> str | None:
-    """Greatest registered version of `artifact` per `gto show` (e.g. 'v1.2.0'), or None."""
+def _gto_api() -> ModuleType:
     try:
-        from gto import api as gto_api
+        from gto import api
     except ImportError:
         raise RegistryError(
             "`gto` is not installed; run `make install` (it is a dev dependency)"
         ) from None
+    return api
+
+
+@contextmanager
+def _no_date_overrides() -> Iterator[None]:
+    """GIT_COMMITTER_DATE / GIT_AUTHOR_DATE unset meanwhile: scmrepo, which writes GTO's tags,
+    fails to tag at all when one is set (git's own rebase exports them)."""
+    saved = {
+        v: os.environ.pop(v) for v in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE") if v in os.environ
+    }
     try:
-        state = gto_api.show(str(repo), table=False)
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def latest_version(artifact: str, repo: Path) -> str | None:
+    """Greatest registered version of `artifact` per `gto show` (e.g. 'v1.2.0'), or None."""
+    try:
+        state = _gto_api().show(str(repo), table=False)
     except Exception as exc:  # GTO's own errors, and git's through scmrepo
         raise RegistryError(f"`gto show` failed in {repo}: {exc}") from exc
     entry = state.get(artifact) if isinstance(state, dict) else None
@@ -134,15 +133,15 @@ def register(
 ) -> str:
     """Create GTO's annotated registration tag `artifact@vX.Y.Z` on `ref`; returns the tag."""
     tag = f"{artifact}@v{version}"
-    env = {**os.environ, **identity.env()}
-    # scmrepo's pygit2 backend refuses to tag at all when a date override is set.
-    for var in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
-        env.pop(var, None)
-    _run(
-        [gto_executable(), "register", artifact, ref, "--version", f"v{version}", "-m", message],
-        repo,
-        env,
-    )
+    api = _gto_api()
+    try:
+        with _no_date_overrides():
+            api.register(
+                str(repo), artifact, ref, version=f"v{version}", message=message,
+                author=identity.name, author_email=identity.email,
+            )  # fmt: skip
+    except Exception as exc:  # GTO's own errors, and git's through scmrepo
+        raise RegistryError(f"`gto register {artifact} {ref}` failed in {repo}: {exc}") from exc
     if tag_type(tag, repo) != "tag":
         raise RegistryError(f"`gto register` did not create an annotated tag {tag}")
     return tag
