@@ -13,7 +13,8 @@ other command as it always does.
 What crosses a process boundary keeps tests of its own with the real CLI: the pipeline from
 scratch with no network (tests/conftest.py), a stage killed mid-write (test_failure_modes,
 test_damaged_inputs), `make run` on a runner (test_remote_cache) and an experiment
-(test_experiment).
+(test_experiment). Project commands (`python_m`) and GTO's command line (`gto`) run here
+the same way; `make release` (test_release_make) still starts them as CI does.
 """
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ def python_m(
         code = _call(module, args, cwd)
     return subprocess.CompletedProcess(["python", "-m", module, *args], code, out.getvalue(),
                                        err.getvalue())  # fmt: skip
+
+
+def gto(repo: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`gto <args>` in `repo` with exactly `env`: GTO's own command line (its click app), run
+    in this process. Reading the registry back through the CLI is under test, not the second
+    a `gto` process takes to start; test_release_make keeps a `gto` process of its own."""
+    from click.testing import CliRunner
+    from gto.cli import app
+
+    with mock.patch.dict(os.environ, env, clear=True), chdir(repo):
+        result = CliRunner().invoke(app, args)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["gto", *args], result.exit_code, result.stdout,
+                                       result.stderr)  # fmt: skip
 
 
 def _call(module: str, args: list[str], cwd: Path) -> int:

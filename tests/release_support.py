@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
+import inprocess
 from inprocess import python_m
-from support import BIN, checked, env, run
+from support import checked, env, run
 
 RELEASE = {
     "artifact": "churn",
@@ -122,10 +123,12 @@ def write_dist(repo: Path, version: str, *, metadata_version: str | None = None)
 def release_cli(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """`python -m gitops.release.cli <args>` in `repo`, in this process (tests/inprocess.py):
     the rules are under test, not the interpreter's start. `make release` runs it as CI does
-    (test_release_make); the gto and git it calls run as processes either way."""
+    (test_release_make); GTO runs in this process either way, git as processes."""
     proc = python_m("gitops.release.cli", list(args), repo, env())
     return checked(proc) if check else proc
 
 
-def gto(repo: Path, *args: str) -> str:
-    return run([str(BIN / "gto"), *args], repo).stdout
+def gto(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`gto <args>` in `repo`, in this process (tests/inprocess.py)."""
+    proc = inprocess.gto(repo, list(args), env())
+    return checked(proc) if check else proc

@@ -13,7 +13,7 @@ from gitops.release import registry
 from release_support import SCHEMA, commit, gto, lock_text, make_repo, release_cli, write_dist
 from support import run
 
-# Every test here runs `gto` several times (about a second each).
+# Every test here writes and reads GTO tags several times (GTO in this process, git not).
 pytestmark = pytest.mark.slow
 
 
@@ -64,8 +64,8 @@ def repo(released: Path, tmp_path: Path) -> Path:
 
 def test_first_release_is_tagged_pushed_and_read_back_by_gto(released: Path) -> None:
     tag = "churn@v1.0.0"
-    assert json.loads(gto(released, "show", "--json"))["churn"]["version"] == "v1.0.0"
-    history = json.loads(gto(released, "history", "churn", "--json"))
+    assert json.loads(gto(released, "show", "--json").stdout)["churn"]["version"] == "v1.0.0"
+    history = json.loads(gto(released, "history", "churn", "--json").stdout)
     assert [(e["event"], e["version"], e["ref"]) for e in history] == [
         ("registration", "v1.0.0", tag)
     ]
@@ -129,7 +129,7 @@ def test_each_change_bumps_its_part_and_gto_agrees(
     write_dist(repo, version)
     out = release_cli(repo, "publish", "--version", version, "--push").stdout
     assert f"Published churn@v{version}" in out
-    shown = json.loads(gto(repo, "show", "--json"))["churn"]["version"]
+    shown = json.loads(gto(repo, "show", "--json").stdout)["churn"]["version"]
     assert shown == f"v{version}"
     assert registry.latest_version("churn", repo) == shown  # GTO's API in-process agrees
     origin = tmp_path / "w" / "origin.git"
@@ -230,7 +230,7 @@ def test_promotion_rollback_and_history_with_gto(repo: Path) -> None:
     gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod", "-m", "roll back")
     gto(repo, "deprecate", "churn", "v1.1.0", "-m", "worse on new customers")
     assert {"churn#prod#1", "churn#prod#2", "churn@v1.1.0!"} <= set(tags_at(repo))
-    history = json.loads(gto(repo, "history", "churn", "--json"))
+    history = json.loads(gto(repo, "history", "churn", "--json").stdout)
     # gto orders events by tag time, which has one-second resolution: compare as a set.
     assert sorted((e["event"], e["version"], e["stage"] or "") for e in history) == sorted(
         [

@@ -33,6 +33,7 @@ from gitops.actions.deploy import (
 )
 from gitops.actions.filters import matches
 from gitops.actions.workflows import load
+from release_support import gto
 from runner import Checkout, Runner, find_uv
 from support import BIN, ROOT, run
 
@@ -212,13 +213,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for version in ("v1.0.0", "v1.1.0"):
         run(["git", "commit", "-q", "--allow-empty", "-m", f"model {version}"], repo)
         run(["git", "tag", "-a", f"churn@{version}", "-m", f"Release churn {version}"], repo)
-    gto = str(BIN / "gto")
-    run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "prod"], repo)
-    run([gto, "assign", "churn", "--version", "v1.1.0", "--stage", "staging"], repo)
-    run([gto, "assign", "churn", "--version", "v1.0.0", "--stage", "prod"], repo)  # rollback
-    refused = run(
-        [gto, "assign", "churn", "--version", "v1.1.0", "--stage", "qa"], repo, check=False
-    )
+    gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "prod")
+    gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "staging")
+    gto(repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod")  # rollback
+    refused = gto(repo, "assign", "churn", "--version", "v1.1.0", "--stage", "qa", check=False)
     assert refused.returncode != 0, "gto itself refuses a stage .gto does not list"
     run(
         ["git", "tag", "-a", "churn#qa#4", "-m", "Assign churn v1.1.0 to qa", "churn@v1.1.0^{}"],
