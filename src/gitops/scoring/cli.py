@@ -17,6 +17,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,9 @@ from gitops.scoring import access
 if TYPE_CHECKING:
     from gitops.scoring import api, bundle
     from gitops.settings import Settings
+
+#: A subcommand: the parsed arguments, the loaded model bundle, the program's name -> exit code.
+Command = Callable[[argparse.Namespace, "bundle.Bundle", str], int]
 
 
 def _cores() -> int:
@@ -84,13 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
-    tokens = None
+    commands: dict[str, Command] = {"predict": _predict, "info": _info, "openapi": _openapi}
     if args.command == "serve":
         try:
             tokens = access.load_tokens()
         except access.TokenConfigError as exc:
             print(f"{prog} serve: {exc}; not starting", file=sys.stderr)
             return 1
+        commands["serve"] = partial(_serve, tokens=tokens)
     from gitops.contract import load as contract_load
     from gitops.contract.validate import DataValidationError
     from gitops.scoring import bundle
@@ -108,12 +114,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
             settings=settings,
             threads=getattr(args, "threads", 1),
         )
-        if args.command == "serve":
-            assert tokens is not None
-            code = _serve(args, loaded, prog, tokens)
-        else:
-            command = {"predict": _predict, "info": _info, "openapi": _openapi}
-            code = command[args.command](args, loaded, prog)
+        code = commands[args.command](args, loaded, prog)
         sys.stdout.flush()
         return code
     except (ModelFileError, bundle.BundleError, SettingsError, contract_load.ContractError) as exc:
@@ -166,7 +167,7 @@ def _app(loaded: bundle.Bundle, limits: api.Limits, version: str, *, auth: bool 
 
 
 def _serve(
-    args: argparse.Namespace, loaded: bundle.Bundle, prog: str, tokens: access.Tokens
+    args: argparse.Namespace, loaded: bundle.Bundle, prog: str, *, tokens: access.Tokens
 ) -> int:
     from gitops.scoring import api, server
 
