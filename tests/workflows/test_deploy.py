@@ -226,7 +226,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def resolve(repo: Path, ref: str, runner: Runner) -> tuple[subprocess.CompletedProcess[str], Path]:
-    args = ["-m", "gitops.actions.deploy", "resolve", "--ref", ref, "--gto", str(BIN / "gto")]
+    args = ["-m", "gitops.actions.deploy", "resolve", "--ref", ref]
     return runner.run([str(BIN / "python"), *args], repo), runner.tmp / "output.txt"
 
 

@@ -31,7 +31,7 @@ import yaml
 
 from gitops import gha
 from gitops.files import digest
-from gitops.release import image
+from gitops.release import image, registry
 
 CHECKSUMS = "SHA256SUMS"
 GTO_CONFIG = ".gto"  # GTO's registry config; its `stages:` list is the one list of stages
@@ -102,17 +102,14 @@ def assignment(info: dict[str, Any], ref: str, stages: list[str] | None = None) 
     return Assignment(artifact=artifact, version=version, stage=stage, tag=ref)
 
 
-def check_ref(ref: str, repo: Path, gto: str = "gto") -> dict[str, Any]:
-    proc = subprocess.run(
-        [gto, "check-ref", "--json", ref], cwd=repo, capture_output=True, text=True, check=False
-    )
+def check_ref(ref: str, repo: Path) -> dict[str, Any]:
+    """The event GTO reads in `ref` (GTO's API, in this process); an error when there is none."""
     try:
-        info = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except ValueError:
-        info = None
-    if not isinstance(info, dict) or not info:
-        err = (proc.stderr or proc.stdout).strip()
-        raise DeployError(f"{ref}: gto check-ref found no version for it ({err or 'no output'})")
+        info = registry.check_ref(ref, repo)
+    except registry.RegistryError as exc:
+        raise DeployError(f"{ref}: {exc}") from None
+    if not info:
+        raise DeployError(f"{ref}: gto check-ref found no version for it")
     return info
 
 
@@ -308,7 +305,7 @@ def _params(path: Path) -> dict[str, Any]:
 
 def _resolve_main(args: argparse.Namespace) -> int:
     stages = allowed_stages(args.repo)
-    assign = assignment(check_ref(args.ref, args.repo, args.gto), args.ref, stages)
+    assign = assignment(check_ref(args.ref, args.repo), args.ref, stages)
     gha.set_outputs({**asdict(assign), "release_tag": assign.release_tag})
     print(json.dumps({**asdict(assign), "release_tag": assign.release_tag}))
     return 0
@@ -362,7 +359,6 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("resolve", help="the version and stage a GTO stage tag assigns")
     r.add_argument("--ref", required=True)
     r.add_argument("--repo", type=Path, default=Path())
-    r.add_argument("--gto", default=shutil.which("gto") or "gto")
     r.set_defaults(func=_resolve_main)
     v = sub.add_parser("verify", help="checksums, fresh install and smoke test of release assets")
     v.add_argument("--assets", type=Path, required=True)

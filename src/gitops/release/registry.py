@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from gitops import git
 
@@ -93,6 +94,24 @@ def latest_version(artifact: str, repo: Path) -> str | None:
     if not entry or not entry.get("registered") or not entry.get("version"):
         return None
     return str(entry["version"])
+
+
+def check_ref(ref: str, repo: Path) -> dict[str, Any] | None:
+    """The event GTO reads in tag `ref` (what `gto check-ref --json` prints), or None.
+
+    A registration, an assignment or a deprecation: `artifact`, `version`, `event`, `stage`
+    (for an assignment) and the tag's details, as JSON-ready values.
+    """
+    api = _gto_api()
+    from gto.utils import make_ready_to_serialize
+
+    try:
+        events = api.check_ref(str(repo), ref)
+    except Exception as exc:  # GTO's own errors, and git's through scmrepo
+        raise RegistryError(f"`gto check-ref {ref}` failed in {repo}: {exc}") from exc
+    if len(events) != 1:
+        return None
+    return make_ready_to_serialize(events[0].dict_state(exclude={"priority", "addition"}))
 
 
 def is_shallow(repo: Path) -> bool:
