@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import inprocess
 from gitops.files import digest
 from gitops.review import experiment
 from runner import Runner, clone, copy_pipeline_outputs
@@ -63,7 +64,9 @@ def test_an_experiment_runs_lists_and_gets_a_report_against_main(
     worktrees = run(["git", "worktree", "list", "--porcelain"], checkout).stdout
     assert worktrees.count("worktree ") == 1
 
-    missing = laptop.make("report", checkout, "EXP=no-such-run")
+    # What `make report EXP=no-such-run` runs, in this process: the message is under test.
+    args = ["report", "--name", "no-such-run"]
+    missing = inprocess.python_m("gitops.review.experiment", args, checkout, laptop.env)
     assert missing.returncode != 0
     assert "no experiment named 'no-such-run'" in missing.stderr
     assert "rf-try" in missing.stderr

@@ -195,7 +195,7 @@ def test_tampered_packaged_model_is_refused(installed: Installed) -> None:
     assert proc.returncode == 1
     assert "model.skops: SHA-256 is" in proc.stderr
     assert "refusing to load it" in proc.stderr
-    assert run([installed.churn, "info"], installed.cwd).returncode == 0
+    # The restored model serves the module's later tests (info, predict, the API) again.
 
 
 # --- HTTP API --------------------------------------------------------------------------
