@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 
 import inprocess
-from inprocess import python_m
 from support import checked, env, run
 
 RELEASE = {
@@ -124,7 +123,7 @@ def release_cli(repo: Path, *args: str, check: bool = True) -> subprocess.Comple
     """`python -m gitops.release.cli <args>` in `repo`, in this process (tests/inprocess.py):
     the rules are under test, not the interpreter's start. `make release` runs it as CI does
     (test_release_make); GTO runs in this process either way, git as processes."""
-    proc = python_m("gitops.release.cli", list(args), repo, env())
+    proc = inprocess.python_m("gitops.release.cli", list(args), repo, env())
     return checked(proc) if check else proc
 
 

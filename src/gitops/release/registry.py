@@ -37,10 +37,11 @@ class Identity:
 def tagger(repo: Path) -> Identity:
     """The identity git would commit with, handed to gto explicitly.
 
-    gto writes tags through pygit2, which reads GIT_COMMITTER_NAME/EMAIL and the config
-    files libgit2 knows, but not GIT_CONFIG_COUNT/GIT_CONFIG_GLOBAL the way git does. Resolving
-    the identity with git and passing it as GTO's tag author makes both agree, and a runner
-    without any identity gets this message before anything is built, not pygit2's after.
+    gto writes tags through scmrepo (pygit2, dulwich), which reads GIT_COMMITTER_NAME/EMAIL
+    and the config files those libraries know, but not GIT_CONFIG_COUNT/GIT_CONFIG_GLOBAL the
+    way git does. Resolving the identity with git and passing it as GTO's tag author makes both
+    agree, and a runner without any identity gets this message before anything is built,
+    not scmrepo's after.
     """
     name = os.environ.get("GIT_COMMITTER_NAME") or git.config_value("user.name", repo)
     email = os.environ.get("GIT_COMMITTER_EMAIL") or git.config_value("user.email", repo)
