@@ -32,7 +32,7 @@ def test_an_experiment_runs_lists_and_gets_a_report_against_main(
     pipeline_repo: Path, runner: Runner, tmp_path: Path
 ) -> None:
     checkout = clone(pipeline_repo, tmp_path / "checkout", depth=None)
-    copy_pipeline_outputs(pipeline_repo, checkout)
+    copy_pipeline_outputs(pipeline_repo, checkout, with_cache=True)  # a laptop after `make run`
     laptop = runner.with_env(**IDENTITY)
     assert str(ROOT / ".venv/bin") not in laptop.env["PATH"].split(":")
 

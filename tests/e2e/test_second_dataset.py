@@ -140,13 +140,19 @@ def batch(installed: Fork) -> Path:
     return path
 
 
-def test_the_installed_wheel_scores_the_export_by_subscriber_id(
-    installed: Fork, batch: Path
-) -> None:
+@pytest.fixture(scope="module")
+def batch_scores(installed: Fork, batch: Path) -> Path:
+    """The batch command's scores of the export, which the API's answers are held to as well."""
     run(
         [installed.churn, "predict", "--input", batch.name, "--output", "scores.csv"], installed.app
     )
-    scores = pd.read_csv(installed.app / "scores.csv", dtype={"customer_id": str})
+    return installed.app / "scores.csv"
+
+
+def test_the_installed_wheel_scores_the_export_by_subscriber_id(
+    installed: Fork, batch: Path, batch_scores: Path
+) -> None:
+    scores = pd.read_csv(batch_scores, dtype={"customer_id": str})
     export = pd.read_csv(batch, dtype=str, keep_default_na=False)
     assert list(scores.columns) == ["customer_id", "churn_probability", "risk_band"]
     assert list(scores["customer_id"]) == list(export["Customer ID"])
@@ -253,13 +259,9 @@ def _record(row: pd.Series) -> dict:
 
 
 def test_the_api_scores_json_records_like_the_batch_command(
-    installed: Fork, batch: Path, api: str
+    batch: Path, batch_scores: Path, api: str
 ) -> None:
-    run(
-        [installed.churn, "predict", "--input", batch.name, "--output", "api_check.csv"],
-        installed.app,
-    )
-    scores = pd.read_csv(installed.app / "api_check.csv", dtype={"customer_id": str})
+    scores = pd.read_csv(batch_scores, dtype={"customer_id": str})
     export = pd.read_csv(batch, dtype=str, keep_default_na=False).head(20)
     records = [_record(row) for _, row in export.iterrows()]
     assert any(r["tenure_months"] is None for r in records) or any(
