@@ -45,8 +45,10 @@ def test_make_test_fast_and_the_hook_run_the_tier_the_guard_holds() -> None:
     assert not re.match(fast["files"], "docs/report.md")
 
 
-def test_the_whole_suite_runs_on_every_core_keeping_modules_together() -> None:
+def test_the_whole_suite_runs_a_worker_more_than_cores_keeping_modules_together() -> None:
     makefile = (ROOT / "Makefile").read_text()
+    (cores,) = re.findall(r"^CORES := (.+)$", makefile, re.MULTILINE)
+    assert cores == "$(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
     (xdist,) = re.findall(r"^XDIST \?= (.+)$", makefile, re.MULTILINE)
-    assert xdist == "-n auto --dist loadscope"
+    assert xdist == "-n $(shell expr $(CORES) + 1) --dist loadscope"
     assert re.search(r"^tests: install .*\n\t\$\(BIN\)/pytest \$\(XDIST\)$", makefile, re.M)
