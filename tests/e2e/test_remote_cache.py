@@ -216,7 +216,9 @@ def test_an_unusable_remote_warns_and_pulls_nothing(
     case: str, pushed: Pushed, s3: S3, runner: Runner, tmp_path: Path
 ) -> None:
     variables, expected = BROKEN[case]
-    job = runner.with_env(**variables(s3))
+    # Each case checks the warning's wording; botocore's retries with back-off only delay it
+    # (11 s for the refused endpoint alone), so one attempt.
+    job = runner.with_env(**variables(s3), AWS_MAX_ATTEMPTS="1")
     repo = clone(pushed.repo, tmp_path / "clone")
     before = result_files(repo)
 
@@ -292,10 +294,16 @@ def test_a_remote_that_never_answers_is_given_up_at_the_timeout(
         env_vars["DVC_REMOTE_ENDPOINT"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
         repo = clone(pushed.repo, tmp_path / "clone")
         params = repo / "params.yaml"
-        params.write_text(params.read_text().replace("timeout_seconds: 600", "timeout_seconds: 5"))
+        # Long enough for dvc to start (about 1.5 s) and hang on the socket, short for a test.
+        params.write_text(params.read_text().replace("timeout_seconds: 600", "timeout_seconds: 3"))
         pulled = runner.with_env(**env_vars).make("pull-cache", repo)
+        silent.setblocking(False)
+        try:  # the timeout stopped a dvc that was waiting on the socket, not one still starting
+            silent.accept()[0].close()
+        except BlockingIOError:
+            pytest.fail("dvc was stopped before it connected: the timeout is too short")
     assert pulled.returncode == 0, output(pulled)
     found = warnings(pulled)
     assert len(found) == 1, output(pulled)
-    assert "`dvc pull` gave no answer within 5 s and was stopped" in found[0], output(pulled)
+    assert "`dvc pull` gave no answer within 3 s and was stopped" in found[0], output(pulled)
     assert not (repo / ".dvc/config.local").read_text().strip()  # the remote is gone again
