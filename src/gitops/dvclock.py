@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from gitops import yamltext
+
 LOCK = "dvc.lock"
 
 
@@ -62,7 +64,7 @@ def parse(text: str | None, source: str = LOCK) -> Lock | None:
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text) or {}
+        data = yamltext.load(text) or {}
     except yaml.YAMLError as err:
         raise LockError(f"{source}: not valid YAML ({err})") from None
     return from_mapping(data, source)

@@ -14,9 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gitops import dvclock
+from gitops import dvclock, yamltext
 from gitops.files import digest
 
 
@@ -53,7 +51,7 @@ def problems(root: Path) -> list[str]:
     stages = lock.stages
     found: list[str] = []
     declared = (
-        (yaml.safe_load(dvc_path.read_text()) or {}).get("stages", {}) if dvc_path.exists() else {}
+        (yamltext.load(dvc_path.read_text()) or {}).get("stages", {}) if dvc_path.exists() else {}
     )
     for name in declared:
         if name not in stages:
@@ -66,7 +64,7 @@ def problems(root: Path) -> list[str]:
                 found.append(f"stage '{name}': {entry.path} differs from dvc.lock")
         for file, values in stage.params.items():
             if file not in param_files:
-                param_files[file] = yaml.safe_load((root / file).read_text()) or {}
+                param_files[file] = yamltext.load((root / file).read_text()) or {}
             for key, recorded in _flatten("", values).items():
                 current = _lookup(param_files[file], key)
                 if current is _MISSING:

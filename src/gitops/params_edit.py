@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from gitops import yamltext
 from gitops.files import write_text
 from gitops.settings import Settings
 
@@ -38,7 +39,7 @@ def _lookup(data: Any, path: list[str]) -> Any:
 
 
 def _without(data: dict[str, Any], path: list[str]) -> dict[str, Any]:
-    copy = yaml.safe_load(yaml.safe_dump(data))
+    copy = yamltext.load(yaml.safe_dump(data))
     node = copy
     for part in path[:-1]:
         node = node[part]
@@ -50,7 +51,7 @@ def set_value(text: str, key: str, value: str, source: str = "params.yaml") -> s
     """`text` with `key` (dotted) set to `value` (YAML), everything else byte for byte."""
     target = key.split(".")
     try:
-        new = yaml.safe_load(value) if value.strip() else None
+        new = yamltext.load(value) if value.strip() else None
     except yaml.YAMLError as exc:
         raise ParamsEditError(f"{key}={value}: not a YAML value ({exc})") from None
     if "\n" in value:
@@ -88,7 +89,7 @@ def set_value(text: str, key: str, value: str, source: str = "params.yaml") -> s
 
 def _check(before: str, after: str, path: list[str], new: Any, source: str) -> None:
     """The edit changed that key to that value and nothing else, and the settings accept it."""
-    old_data, new_data = yaml.safe_load(before), yaml.safe_load(after)
+    old_data, new_data = yamltext.load(before), yamltext.load(after)
     key = ".".join(path)
     if _lookup(new_data, path) != new or _without(old_data, path) != _without(new_data, path):
         raise ParamsEditError(f"{source}: {key}: the value could not be set in place: edit it")

@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gitops import yamltext
+
 _REF = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 M = TypeVar("M", bound=BaseModel)
 
@@ -244,7 +246,7 @@ class Settings(Section):
         if not path.is_file():
             raise SettingsError(f"{path}: params file not found")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yamltext.load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise SettingsError(f"{path}: not valid YAML ({exc})") from None
         return cls.from_mapping(data, str(path))

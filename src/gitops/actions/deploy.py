@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from gitops import gha
+from gitops import gha, yamltext
 from gitops.files import digest
 from gitops.release import image, registry
 
@@ -62,7 +62,7 @@ def allowed_stages(repo: Path) -> list[str]:
     unknown environment on first use, without reviewers or branch rules."""
     path = repo / GTO_CONFIG
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        config = yamltext.load(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, yaml.YAMLError) as exc:
         raise DeployError(f"{path}: cannot read GTO's config: {exc}") from exc
     stages = (config or {}).get("stages") if isinstance(config, dict) else None
@@ -290,7 +290,7 @@ def post_record(record: dict[str, Any], url: str, token: str | None, timeout: fl
 
 def _params(path: Path) -> dict[str, Any]:
     try:
-        section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("deploy")
+        section = (yamltext.load(path.read_text(encoding="utf-8")) or {}).get("deploy")
     except (OSError, yaml.YAMLError) as exc:
         raise DeployError(f"{path}: cannot read the deploy section: {exc}") from exc
     if not isinstance(section, dict):

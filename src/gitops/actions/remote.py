@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from gitops import gha
+from gitops import gha, yamltext
 
 URL_VAR = "DVC_REMOTE_URL"
 ENDPOINT_VAR = "DVC_REMOTE_ENDPOINT"
@@ -87,7 +87,7 @@ class Settings:
     @classmethod
     def from_params(cls, path: Path) -> Settings:
         try:
-            params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            params = yamltext.load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{path}: cannot read params: {exc}") from exc
         section = params.get("remote") if isinstance(params, dict) else None

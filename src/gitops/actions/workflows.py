@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from gitops import yamltext
 
 EXPR_RE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 PLACEHOLDER = "GHA_EXPRESSION"
@@ -87,7 +87,7 @@ class RunStep:
 
 def load(path: Path) -> dict[str, Any]:
     """A workflow as a dict, with the `on` key kept as a string (YAML 1.1 reads it as True)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamltext.load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a workflow (expected a mapping at the top)")
     if True in data:

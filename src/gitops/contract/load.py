@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from gitops import yamltext
 from gitops.contract.spec import Contract, FieldSpec
 
 
@@ -33,7 +34,7 @@ def load(path: str | Path, *, resolve_hooks: bool = True) -> Contract:
     if not path.is_file():
         raise ContractError(f"{path}: contract file not found (params.yaml data.contract)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamltext.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML ({exc})") from None
     return from_mapping(data, str(path), resolve_hooks=resolve_hooks)

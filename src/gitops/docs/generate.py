@@ -40,8 +40,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gitops import yamltext
 from gitops.contract import load as contract_load
 from gitops.contract import reading
 from gitops.contract.spec import Contract, FieldSpec
@@ -414,7 +413,7 @@ def parse_changes(items: list[str]) -> list[tuple[str, Any]]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise DocsError(f"--change '{item}': expected key=value (train.model=random_forest)")
-        changes.append((key.strip(), yaml.safe_load(value)))
+        changes.append((key.strip(), yamltext.load(value)))
     return changes
 
 

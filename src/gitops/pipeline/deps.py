@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gitops import yamltext
 from gitops.settings import resolve
 
 #: Params keys whose value names model-package code ("module" or "module:function").
@@ -133,7 +132,7 @@ def needs(root: Path, stage: dict[str, Any], params: dict[str, Any]) -> StageNee
         contract_path = _lookup(params, "data.contract")
         if contract_path:
             out.files.add(str(contract_path))
-            contract = yaml.safe_load((root / str(contract_path)).read_text(encoding="utf-8"))
+            contract = yamltext.load((root / str(contract_path)).read_text(encoding="utf-8"))
             for rule in (contract or {}).get("rules") or []:
                 files |= closure(hook_modules(rule.get("check")), src)
     out.files |= {p.relative_to(root).as_posix() for p in files}
@@ -150,8 +149,8 @@ def covered(path: str, deps: list[str]) -> bool:
 
 def problems(root: Path) -> list[str]:
     """Every file and params key a stage needs but does not declare, one line each."""
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) or {}
-    pipeline = resolve(yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")), params)
+    params = yamltext.load((root / "params.yaml").read_text(encoding="utf-8")) or {}
+    pipeline = resolve(yamltext.load((root / "dvc.yaml").read_text(encoding="utf-8")), params)
     found: list[str] = []
     for name, stage in (pipeline.get("stages") or {}).items():
         wanted = needs(root, stage, params)

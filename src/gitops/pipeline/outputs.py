@@ -13,15 +13,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import yaml
-
+from gitops import yamltext
 from gitops.settings import resolve
 
 
 def cached(root: Path) -> list[str]:
     """Paths (relative to `root`) of every stage output DVC caches, in dvc.yaml's order."""
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) or {}
-    pipeline = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}
+    params = yamltext.load((root / "params.yaml").read_text(encoding="utf-8")) or {}
+    pipeline = yamltext.load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}
     found: list[str] = []
     for stage in (pipeline.get("stages") or {}).values():
         for out in stage.get("outs") or []:

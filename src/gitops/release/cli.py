@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from gitops import git
+from gitops import git, yamltext
 from gitops.files import write_text
 from gitops.release import registry
 from gitops.release.dist_check import CheckedWheel, DistError, check_dist
@@ -67,7 +67,7 @@ def load_config(repo: Path, params: str = "params.yaml") -> ReleaseConfig:
     if not path.is_file():
         raise ReleaseError(f"{path}: not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamltext.load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ReleaseError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
@@ -79,7 +79,7 @@ def check_declared(config: ReleaseConfig, repo: Path, commit: str) -> None:
     """The artifact must be declared in dvc.yaml, pointing at the model we hash."""
     text = git.show_text(commit, PIPELINE, repo)
     try:
-        pipeline = (yaml.safe_load(text) or {}) if text else {}
+        pipeline = (yamltext.load(text) or {}) if text else {}
     except yaml.YAMLError as err:
         raise ReleaseError(f"{PIPELINE} at {commit[:12]}: not valid YAML ({err})") from None
     artifacts = pipeline.get("artifacts") if isinstance(pipeline, dict) else None
@@ -188,7 +188,7 @@ def wording_at(repo: Path, commit: str) -> Wording:
     """The task's wording (params.yaml `wording:`) at the released commit."""
     text = git.show_text(commit, "params.yaml", repo) or ""
     try:
-        params = yaml.safe_load(text) or {}
+        params = yamltext.load(text) or {}
     except yaml.YAMLError:
         params = {}
     return section_or_default(Wording, params.get("wording") if isinstance(params, dict) else None)

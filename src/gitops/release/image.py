@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from gitops import gha, git
+from gitops import gha, git, yamltext
 from gitops.files import digest as file_digest
 from gitops.files import write_text
 from gitops.release import oci
@@ -106,7 +106,7 @@ class ImageSettings:
 def load_settings(root: Path, params: str = "params.yaml") -> ImageSettings:
     path = root / params
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamltext.load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ImageError(f"{path}: cannot read it: {exc}") from None
     if not isinstance(data, dict):

@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from gitops import dvclock, git
+from gitops import dvclock, git, yamltext
 from gitops.files import digest
 from gitops.release import modelcard
 from gitops.settings import PackageSettings, Settings, SettingsError
@@ -165,7 +164,7 @@ def contract_hooks(path: Path | None) -> list[str]:
     """The rule hooks a contract file names (`package.module:function`)."""
     if path is None:
         raise PackageError("params.yaml: package.artifacts has no 'contract' (the data contract)")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamltext.load(path.read_text(encoding="utf-8")) or {}
     return [str(r.get("check")) for r in data.get("rules") or [] if isinstance(r, dict)]
 
 

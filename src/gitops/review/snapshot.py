@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from gitops import git
+from gitops import git, yamltext
 from gitops.curves import PLOTS
 from gitops.metrics import renamed
 
@@ -61,7 +61,7 @@ def _yaml(raw: bytes | None, where: str) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        value = yaml.safe_load(raw) or {}
+        value = yamltext.load(raw) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{where}: not valid YAML ({err})") from None
     if not isinstance(value, dict):

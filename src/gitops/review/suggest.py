@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gitops import yamltext
 from gitops.files import write_text
 from gitops.metrics import METRICS
 from gitops.review import significance
@@ -135,7 +134,7 @@ def write_into(text: str, suggestions: list[Suggestion]) -> str:
         keys = ", ".join(f"gates.{s}.{m}" for s, m in missing)
         raise ValueError(f"params.yaml: {keys} not found as a line to change; paste the block")
     new = "".join(lines)
-    before, after = yaml.safe_load(text), yaml.safe_load(new)
+    before, after = yamltext.load(text), yamltext.load(new)
     for (sec, metric), value in wanted.items():
         before["gates"][sec][metric] = value
     if before != after:
