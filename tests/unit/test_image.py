@@ -113,6 +113,18 @@ def test_dependencies_are_pinned_to_uv_lock_with_hashes(tmp_path: Path) -> None:
 
 
 @pytest.mark.process
+def test_another_python_is_resolved_for_without_fetching_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uv unpacks a Python it downloads under its install folder: none may appear there.
+    installs = tmp_path / "uv-python"
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(installs))
+    locked = image.locked_requirements(_wheel(tmp_path, ["pyyaml>=6.0"]), ROOT, _uv(), "3.12")
+    assert {n for n, _ in image.pins(locked)} == {"pyyaml"}
+    assert not installs.exists(), "uv went looking for a Python 3.12 to download"
+
+
+@pytest.mark.process
 def test_a_dependency_uv_lock_does_not_pin_is_refused(tmp_path: Path) -> None:
     # iniconfig is locked for pytest only (dev), so the runtime pins leave it out.
     wheel = _wheel(tmp_path, ["pyyaml>=6.0", "iniconfig"])

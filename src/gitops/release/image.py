@@ -162,6 +162,8 @@ def locked_requirements(wheel: Path, root: Path, uv: str, python: str) -> str:
 
     The wheel's own requirements are resolved with uv.lock's versions as constraints, so
     the image gets what the project's tests ran, and pip can check every file it downloads.
+    The resolution is for `python` (the image's), read with this interpreter: uv never goes
+    looking for, or downloading, a Python of that version (10 s of retries offline).
     """
     requirements = wheel_requirements(wheel)
     if not requirements:
@@ -179,7 +181,8 @@ def locked_requirements(wheel: Path, root: Path, uv: str, python: str) -> str:
         wanted.write_text("\n".join(requirements) + "\n", encoding="utf-8")
         _run(
             [uv, "pip", "compile", str(wanted), "--constraint", str(constraints),
-             "--generate-hashes", "--python-version", python, "--python-platform", "linux",
+             "--generate-hashes", "--python", sys.executable,
+             "--python-version", python, "--python-platform", "linux",
              "--no-header", "--no-annotate", "--quiet", "--output-file", str(locked)],
             root, "resolving the wheel's dependencies against uv.lock",
         )  # fmt: skip
