@@ -81,9 +81,10 @@ run: install ## Reproduce the pipeline (validate, split, train, evaluate, refere
 # pipeline most tests read is built once for all workers (tests/conftest.py). One worker
 # more than cores: about a third of the suite waits on containers, servers and sockets, and
 # on 2 cores a third worker filled that time (163-166 s against 179-185 s for two).
+# Modules go out longest first, by the last run's times (tests/module_order.py).
 # XDIST= (empty) runs in this process alone.
 CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
-XDIST ?= -n $(shell expr $(CORES) + 1) --dist loadscope
+XDIST ?= -n $(shell expr $(CORES) + 1) --dist loadscope --no-loadscope-reorder
 # The fast tier: pure functions and the contract on real data, nothing that starts make, dvc,
 # pre-commit, gto or uv (a test fails if it does); what `make help` and the hook suggest first.
 # One OpenMP thread: on a busy machine idle threads spinning for work made a 0.4 s fit of the

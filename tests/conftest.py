@@ -16,6 +16,9 @@ import pytest
 from runner import Checkout, Runner, github_commit, merge_clone, toolcache
 from support import BIN, ROOT, copy_repo, copy_reproduced, offline
 
+# Longest modules first under parallel workers (tests/module_order.py).
+pytest_plugins = ("module_order",)
+
 
 def _editable_source() -> set[str]:
     pth = (ROOT / ".venv").glob("lib/python3*/site-packages/_editable_impl_*.pth")

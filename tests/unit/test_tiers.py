@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -50,5 +52,36 @@ def test_the_whole_suite_runs_a_worker_more_than_cores_keeping_modules_together(
     (cores,) = re.findall(r"^CORES := (.+)$", makefile, re.MULTILINE)
     assert cores == "$(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
     (xdist,) = re.findall(r"^XDIST \?= (.+)$", makefile, re.MULTILINE)
-    assert xdist == "-n $(shell expr $(CORES) + 1) --dist loadscope"
+    assert xdist == "-n $(shell expr $(CORES) + 1) --dist loadscope --no-loadscope-reorder"
     assert re.search(r"^tests: install .*\n\t\$\(BIN\)/pytest \$\(XDIST\)$", makefile, re.M)
+
+
+MODULES = {
+    "test_a.py": "import time\n\ndef test_a():\n    time.sleep(0.3)\n",
+    "test_b.py": "import pytest\n\n@pytest.mark.slow\ndef test_b():\n    pass\n",
+    "test_c.py": "def test_c1():\n    pass\n\ndef test_c2():\n    pass\n",
+}
+
+
+def _ran(folder: Path) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "module_order", "-o", "markers=slow: s",
+         "--rootdir", str(folder), str(folder)],
+        cwd=folder, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+    )  # fmt: skip
+    return re.findall(r"^(test_\w+\.py::\w+) PASSED", proc.stdout, re.MULTILINE)
+
+
+def test_modules_run_longest_first_by_the_last_runs_times(tmp_path: Path) -> None:
+    for name, text in MODULES.items():
+        (tmp_path / name).write_text(text)
+    # Not timed yet: the slow-marked module first, the others in file order.
+    assert _ran(tmp_path) == ["test_b.py::test_b", "test_a.py::test_a",
+                              "test_c.py::test_c1", "test_c.py::test_c2"]  # fmt: skip
+    # Timed: the module that took 0.3 s first; a module's tests stay together, in order.
+    assert _ran(tmp_path)[0] == "test_a.py::test_a"
+    assert _ran(tmp_path)[1:] in (
+        ["test_b.py::test_b", "test_c.py::test_c1", "test_c.py::test_c2"],
+        ["test_c.py::test_c1", "test_c.py::test_c2", "test_b.py::test_b"],
+    )
