@@ -85,6 +85,10 @@ run: install ## Reproduce the pipeline (validate, split, train, evaluate, refere
 # XDIST= (empty) runs in this process alone.
 CORES := $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 XDIST ?= -n $(shell expr $(CORES) + 1) --dist loadscope --no-loadscope-reorder
+# The tests write bytecode even where the caller's environment says not to (as some CI images
+# and containers do): each worker otherwise compiles every test module, assertions rewritten,
+# afresh (1.1 s of each worker's start). It goes to __pycache__ folders git ignores.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 # The fast tier: pure functions and the contract on real data, nothing that starts make, dvc,
 # pre-commit, gto or uv (a test fails if it does); what `make help` and the hook suggest first.
 # One OpenMP thread: on a busy machine idle threads spinning for work made a 0.4 s fit of the
@@ -97,14 +101,14 @@ FAST_XDIST ?= -n auto
 
 .PHONY: test-fast
 test-fast: install ## The fast tier first: unit and data tests, nothing that starts make, dvc or pre-commit
-	OMP_NUM_THREADS=1 $(BIN)/pytest $(FAST_TIER) $(FAST_XDIST)
+	OMP_NUM_THREADS=1 $(PYTEST) $(FAST_TIER) $(FAST_XDIST)
 
 .PHONY: test
 test: lint tests ## Lint, then run the whole test suite
 
 .PHONY: tests
 tests: install ## Run the whole test suite without linting (CI runs lint in its own job)
-	$(BIN)/pytest $(XDIST)
+	$(PYTEST) $(XDIST)
 
 .PHONY: lint
 lint: install ## Check lint and formatting (ruff) without changing files

@@ -53,7 +53,8 @@ def test_the_whole_suite_runs_a_worker_more_than_cores_keeping_modules_together(
     assert cores == "$(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
     (xdist,) = re.findall(r"^XDIST \?= (.+)$", makefile, re.MULTILINE)
     assert xdist == "-n $(shell expr $(CORES) + 1) --dist loadscope --no-loadscope-reorder"
-    assert re.search(r"^tests: install .*\n\t\$\(BIN\)/pytest \$\(XDIST\)$", makefile, re.M)
+    assert re.search(r"^PYTEST := PYTHONDONTWRITEBYTECODE= \$\(BIN\)/pytest$", makefile, re.M)
+    assert re.search(r"^tests: install .*\n\t\$\(PYTEST\) \$\(XDIST\)$", makefile, re.M)
 
 
 MODULES = {

@@ -154,7 +154,7 @@ def test_ci_reports_without_waiting_for_tests_and_fails_after_uploading() -> Non
 def test_make_test_is_lint_then_the_tests_ci_runs() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^test: lint tests\b", makefile, re.MULTILINE)
-    assert recipe(makefile, "tests").strip() == "$(BIN)/pytest $(XDIST)"
+    assert recipe(makefile, "tests").strip() == "$(PYTEST) $(XDIST)"
 
 
 def test_secrets_reach_only_the_steps_that_need_them() -> None:
