@@ -69,7 +69,8 @@ def _ran(folder: Path) -> list[str]:
         [sys.executable, "-m", "pytest", "-v", "-p", "module_order", "-o", "markers=slow: s",
          "--rootdir", str(folder), str(folder)],
         cwd=folder, capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests"),
+             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )  # fmt: skip
     return re.findall(r"^(test_\w+\.py::\w+) PASSED", proc.stdout, re.MULTILINE)
 
@@ -81,8 +82,9 @@ def test_modules_run_longest_first_by_the_last_runs_times(tmp_path: Path) -> Non
     assert _ran(tmp_path) == ["test_b.py::test_b", "test_a.py::test_a",
                               "test_c.py::test_c1", "test_c.py::test_c2"]  # fmt: skip
     # Timed: the module that took 0.3 s first; a module's tests stay together, in order.
-    assert _ran(tmp_path)[0] == "test_a.py::test_a"
-    assert _ran(tmp_path)[1:] in (
+    timed = _ran(tmp_path)
+    assert timed[0] == "test_a.py::test_a"
+    assert timed[1:] in (
         ["test_b.py::test_b", "test_c.py::test_c1", "test_c.py::test_c2"],
         ["test_c.py::test_c1", "test_c.py::test_c2", "test_b.py::test_b"],
     )
